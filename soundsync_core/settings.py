@@ -1,0 +1,154 @@
+"""One settings object, built once from the environment (and an optional ``.env``).
+
+Nothing else in SoundSync reads ``os.environ``: the composition root builds a :class:`Settings`
+and passes it down. Secrets have no defaults; every external URL is a setting so tests and the
+sandbox can point them at the local fakes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _env_name(field: str) -> str:
+    return field.upper()
+
+
+class Settings(BaseSettings):
+    """Every knob of SoundSync. Environment variable = field name in upper case."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # --- storage -------------------------------------------------------------------------
+    database_url: str | None = Field(
+        None, description="PostgreSQL URL; unset = start the embedded server in the data dir"
+    )
+    soundsync_data_dir: Path | None = Field(
+        None, description="Where the embedded database lives (default $XDG_DATA_HOME/soundsync)"
+    )
+    xdg_data_home: Path | None = Field(None, description="XDG base directory for user data")
+    db_connect_attempts: int = Field(5, ge=1, le=100, description="Start-up connection attempts")
+
+    # --- secrets (no defaults) ---------------------------------------------------------
+    discord_token: SecretStr | None = Field(None, description="Discord bot token")
+    spotify_client_id: str | None = Field(None, description="Spotify app client id")
+    spotify_client_secret: SecretStr | None = Field(None, description="Spotify app client secret")
+    soundsync_secret_key: SecretStr | None = Field(
+        None, description="Fernet key that encrypts OAuth tokens at rest"
+    )
+    lastfm_api_key: SecretStr | None = Field(None, description="Last.fm API key")
+
+    # --- external URLs -------------------------------------------------------------------
+    discord_api_url: AnyHttpUrl = Field(
+        "https://discord.com/api/v10", description="Discord REST base"
+    )
+    discord_gateway_url: str = Field(
+        "wss://gateway.discord.gg", description="Discord gateway websocket"
+    )
+    spotify_accounts_url: AnyHttpUrl = Field(
+        "https://accounts.spotify.com", description="Spotify accounts (authorize, token)"
+    )
+    spotify_api_url: AnyHttpUrl = Field(
+        "https://api.spotify.com/v1", description="Spotify Web API base"
+    )
+    reccobeats_api_url: AnyHttpUrl = Field(
+        "https://api.reccobeats.com/v1", description="ReccoBeats API base (audio features)"
+    )
+    lastfm_api_url: AnyHttpUrl = Field(
+        "https://ws.audioscrobbler.com/2.0", description="Last.fm API base"
+    )
+    listenbrainz_api_url: AnyHttpUrl = Field(
+        "https://api.listenbrainz.org/1", description="ListenBrainz API base"
+    )
+
+    # --- web -----------------------------------------------------------------------------
+    port: int = Field(8080, ge=1, le=65535, description="Port the web server binds")
+    public_base_url: AnyHttpUrl = Field(
+        "http://127.0.0.1:8080", description="How members reach the web server (link URLs)"
+    )
+    spotify_redirect_uri: AnyHttpUrl | None = Field(
+        None,
+        description="Exact redirect URI registered with Spotify (default PUBLIC_BASE_URL/callback)",
+    )
+
+    # --- schedule ------------------------------------------------------------------------
+    recluster_cron: str = Field("0 4 * * 1", description="Weekly refresh + recluster (crontab)")
+    digest_cron: str = Field("0 17 * * 5", description="Weekly match digest (crontab)")
+    dm_rate_per_second: float = Field(
+        1.0, gt=0, le=5, description="Pace of the digest DM sender"
+    )
+
+    log_level: str = Field("INFO", description="Logging level")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("postgres://", "postgresql://")):
+            raise ValueError("must start with postgresql:// (or postgres://)")
+        return value
+
+    @field_validator("recluster_cron", "digest_cron")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("must be a crontab expression with 5 fields, e.g. '0 4 * * 1'")
+        return value
+
+    @property
+    def data_dir(self) -> Path:
+        """The per-user folder for SoundSync's own files (the embedded database)."""
+        if self.soundsync_data_dir is not None:
+            return self.soundsync_data_dir
+        base = self.xdg_data_home or Path.home() / ".local" / "share"
+        return base / "soundsync"
+
+    @property
+    def redirect_uri(self) -> str:
+        """The OAuth redirect URI sent to Spotify, byte for byte."""
+        if self.spotify_redirect_uri is not None:
+            return str(self.spotify_redirect_uri)
+        return str(self.public_base_url).rstrip("/") + "/callback"
+
+    def require(self, *names: str) -> None:
+        """Raise :class:`ConfigError` unless every named (secret) setting is present."""
+        for name in names:
+            if getattr(self, name) in (None, ""):
+                raise ConfigError(f"{_env_name(name)} is not set (required for this command)")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning validation errors into one readable :class:`ConfigError`."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = _env_name(str(first["loc"][0])) if first["loc"] else "configuration"
+        raise ConfigError(f"{name}: {first['msg']}") from None
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(variable, default, description) of every setting, for the README and ``--help``."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = "" if field.default is None else str(field.default)
+        rows.append((_env_name(name), default, field.description or ""))
+    return rows
