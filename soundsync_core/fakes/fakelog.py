@@ -1,0 +1,72 @@
+"""The fakes' request log (DESIGN §8): one JSON object per request/response pair.
+
+With ``SOUNDSYNC_FAKE_LOG=path`` set, every request a fake receives and the response it sends are
+appended to ``path`` as ``{"service", "method", "path", "status", "request", "response"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+_write_lock = threading.Lock()
+
+
+def _decode(body: bytes, content_type: str) -> Any:
+    if not body:
+        return None
+    text = body.decode("utf-8", errors="replace")
+    if "json" in content_type:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+class FakeLog:
+    """Appends request/response records to a JSONL file (no-op without a path)."""
+
+    def __init__(self, service: str, path: str | Path | None) -> None:
+        self.service = service
+        self.path = Path(path) if path else None
+
+    def record(
+        self, request: web.BaseRequest, request_body: Any, response: web.StreamResponse
+    ) -> None:
+        """Append one record; ``request_body`` is what the fake parsed from the request."""
+        if self.path is None:
+            return
+        body = response.body if isinstance(response, web.Response) else None
+        entry = {
+            "service": self.service,
+            "method": request.method,
+            "path": request.path_qs,
+            "status": response.status,
+            "request": request_body,
+            "response": _decode(body if isinstance(body, bytes) else b"", response.content_type),
+        }
+        line = json.dumps(entry, ensure_ascii=False)
+        with _write_lock, self.path.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+    def middleware(self) -> Any:
+        """An aiohttp middleware that logs every request with its (JSON, form or text) body."""
+
+        @web.middleware
+        async def log_requests(request: web.Request, handler: Any) -> web.StreamResponse:
+            if self.path is None:
+                return await handler(request)
+            raw = await request.read()
+            parsed = request.get("fake_log_request")
+            response = await handler(request)
+            if parsed is None:
+                parsed = _decode(raw, request.content_type)
+            self.record(request, request.get("fake_log_request", parsed), response)
+            return response
+
+        return log_requests
