@@ -1,0 +1,55 @@
+"""The settings object: defaults, validation, secrets, derived values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from soundsync_core.settings import ConfigError, describe_settings, load_settings
+
+
+def test_secrets_have_no_defaults() -> None:
+    settings = load_settings(_env_file=None)
+    secrets = ("discord_token", "spotify_client_secret", "soundsync_secret_key", "lastfm_api_key")
+    for name in secrets:
+        assert getattr(settings, name) is None
+
+
+def test_secret_values_never_show_in_repr() -> None:
+    settings = load_settings(_env_file=None, discord_token="very-secret-value")
+    assert "very-secret-value" not in repr(settings)
+    assert settings.discord_token is not None
+    assert settings.discord_token.get_secret_value() == "very-secret-value"
+
+
+def test_require_names_the_missing_variable() -> None:
+    settings = load_settings(_env_file=None)
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
+        settings.require("discord_token")
+
+
+def test_every_external_url_is_a_setting() -> None:
+    names = {row[0] for row in describe_settings()}
+    for url in (
+        "DISCORD_API_URL", "DISCORD_GATEWAY_URL", "SPOTIFY_ACCOUNTS_URL", "SPOTIFY_API_URL",
+        "RECCOBEATS_API_URL", "LASTFM_API_URL", "LISTENBRAINZ_API_URL",
+    ):
+        assert url in names
+
+
+def test_data_dir_follows_xdg(tmp_path: Path) -> None:
+    settings = load_settings(_env_file=None, xdg_data_home=tmp_path)
+    assert settings.data_dir == tmp_path / "soundsync"
+    explicit = load_settings(_env_file=None, soundsync_data_dir=tmp_path / "x")
+    assert explicit.data_dir == tmp_path / "x"
+
+
+def test_redirect_uri_defaults_to_public_callback() -> None:
+    settings = load_settings(_env_file=None, public_base_url="http://127.0.0.1:9000")
+    assert settings.redirect_uri == "http://127.0.0.1:9000/callback"
+
+
+def test_malformed_value_is_one_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"^PORT: "):
+        load_settings(_env_file=None, port="http")
