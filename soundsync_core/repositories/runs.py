@@ -1,0 +1,158 @@
+"""Cluster runs, tribes, matches and the live-run switch.
+
+A run's rows are written while it is ``running`` and only become visible to readers when
+:func:`switch_live` points ``live_runs`` at it, in one transaction. Readers always go through
+``live_runs``, so a half-written or crashed run is never seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import asyncpg
+
+GLOBAL_SCOPE = 0
+# Any constant will do, as long as every SoundSync process uses the same one.
+RECLUSTER_LOCK_KEY = 0x50554E44_0002
+KEEP_FINISHED_RUNS = 3
+
+
+async def try_lock_recluster(conn: asyncpg.Connection) -> bool:
+    """Take the cross-process recluster lock on this connection, without waiting."""
+    return await conn.fetchval("SELECT pg_try_advisory_lock($1)", RECLUSTER_LOCK_KEY)
+
+
+async def unlock_recluster(conn: asyncpg.Connection) -> None:
+    await conn.execute("SELECT pg_advisory_unlock($1)", RECLUSTER_LOCK_KEY)
+
+
+async def start_run(conn: asyncpg.Connection, guild_id: int | None, params: dict) -> int:
+    """Record a new ``running`` run and return its id."""
+    return await conn.fetchval(
+        "INSERT INTO cluster_runs (guild_id, params) VALUES ($1, $2) RETURNING run_id",
+        guild_id, params,
+    )
+
+
+async def discard_dead_runs(conn: asyncpg.Connection) -> int:
+    """Mark runs left ``running`` by a crashed process failed and delete their rows.
+
+    Call only while holding the recluster lock: then no run can really be in progress.
+    """
+    dead = await conn.fetch("SELECT run_id FROM cluster_runs WHERE status = 'running'")
+    ids = [r["run_id"] for r in dead]
+    if ids:
+        async with conn.transaction():
+            for table in ("matches", "user_clusters", "cluster_centers"):
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE run_id = ANY($1::bigint[])", ids  # noqa: S608
+                )
+            await conn.execute(
+                """UPDATE cluster_runs SET status = 'failed', finished_at = now(),
+                          metrics = metrics || '{"error": "process died mid-run"}'
+                   WHERE run_id = ANY($1::bigint[])""",
+                ids,
+            )
+    return len(ids)
+
+
+async def fail_run(conn: asyncpg.Connection, run_id: int, error: str) -> None:
+    """Mark a run failed and drop whatever rows it had written."""
+    async with conn.transaction():
+        for table in ("matches", "user_clusters", "cluster_centers"):
+            await conn.execute(f"DELETE FROM {table} WHERE run_id = $1", run_id)  # noqa: S608
+        await conn.execute(
+            """UPDATE cluster_runs SET status = 'failed', finished_at = now(),
+                      metrics = metrics || jsonb_build_object('error', $2::text)
+               WHERE run_id = $1""",
+            run_id, error[:500],
+        )
+
+
+async def copy_rows(
+    conn: asyncpg.Connection, table: str, columns: Sequence[str], rows: Iterable[tuple]
+) -> None:
+    """Bulk-write one of the run tables with COPY."""
+    await conn.copy_records_to_table(table, records=rows, columns=list(columns))
+
+
+async def switch_live(
+    conn: asyncpg.Connection, run_id: int, scopes: Sequence[int], k: int, metrics: dict
+) -> None:
+    """Complete the run and make it the one serving ``scopes``, all in one transaction."""
+    async with conn.transaction():
+        await conn.execute(
+            """UPDATE cluster_runs SET status = 'complete', finished_at = now(), k = $2,
+                      metrics = $3 WHERE run_id = $1""",
+            run_id, k, metrics,
+        )
+        await conn.execute(
+            """INSERT INTO live_runs (scope_id, run_id)
+               SELECT unnest($2::bigint[]), $1
+               ON CONFLICT (scope_id)
+               DO UPDATE SET run_id = EXCLUDED.run_id, switched_at = now()""",
+            run_id, list(scopes),
+        )
+
+
+async def prune_old_runs(conn: asyncpg.Connection) -> None:
+    """Delete finished runs that serve no scope, keeping the few most recent for inspection."""
+    await conn.execute(
+        """DELETE FROM cluster_runs WHERE run_id IN (
+               SELECT run_id FROM cluster_runs
+               WHERE status <> 'running' AND run_id NOT IN (SELECT run_id FROM live_runs)
+               ORDER BY run_id DESC OFFSET $1)""",
+        KEEP_FINISHED_RUNS,
+    )
+
+
+async def live_run_id(conn: asyncpg.Connection, scope_id: int) -> int | None:
+    """The run serving a guild (or :data:`GLOBAL_SCOPE`), if any."""
+    return await conn.fetchval("SELECT run_id FROM live_runs WHERE scope_id = $1", scope_id)
+
+
+async def run_info(conn: asyncpg.Connection, run_id: int) -> dict[str, Any] | None:
+    row = await conn.fetchrow("SELECT * FROM cluster_runs WHERE run_id = $1", run_id)
+    return dict(row) if row else None
+
+
+async def live_matches(
+    conn: asyncpg.Connection, scope_id: int, user_id: int, limit: int
+) -> list[asyncpg.Record]:
+    """The member's stored matches in the live run of a scope, still valid right now.
+
+    Rows are dropped when the other member has since hidden themselves, left the guild, or been
+    excluded by the member ("already friends" / "not interested").
+    """
+    return await conn.fetch(
+        """SELECT m.other_id, m.score, m.reasons, o.display_name
+           FROM live_runs l
+           JOIN matches m ON m.run_id = l.run_id AND m.scope_id = l.scope_id
+           JOIN members o ON o.user_id = m.other_id
+           WHERE l.scope_id = $1 AND m.user_id = $2
+             AND o.visibility <> 'hidden'
+             AND ($1 = 0 AND o.visibility = 'global'
+                  OR $1 <> 0 AND EXISTS (SELECT 1 FROM guild_members g
+                                         WHERE g.guild_id = $1 AND g.user_id = m.other_id))
+             AND NOT EXISTS (SELECT 1 FROM match_exclusions x
+                             WHERE x.user_id = $2 AND x.other_id = m.other_id)
+           ORDER BY m.rank
+           LIMIT $3""",
+        scope_id, user_id, limit,
+    )
+
+
+async def member_in_run(conn: asyncpg.Connection, run_id: int, user_id: int) -> bool:
+    return bool(await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM user_clusters WHERE run_id = $1 AND user_id = $2)",
+        run_id, user_id,
+    ))
+
+
+async def tribes_of_run(conn: asyncpg.Connection, run_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT cluster, size, name, top_artists, top_genres, center
+           FROM cluster_centers WHERE run_id = $1 ORDER BY size DESC, cluster""",
+        run_id,
+    )

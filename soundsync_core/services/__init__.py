@@ -1,0 +1,1 @@
+"""Use cases: each takes its dependencies (pool, settings, clients) explicitly."""
