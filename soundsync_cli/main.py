@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 
-from soundsync_cli import db_commands
+from soundsync_cli import db_commands, engine_commands
+from soundsync_cli.errors import CommandError
 from soundsync_core.db.migrations import MigrationError
 from soundsync_core.db.pool import DatabaseUnavailableError
 from soundsync_core.settings import ConfigError, Settings, load_settings
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     db_commands.register(sub)
+    engine_commands.register(sub)
     for name, what in (
         ("web", "the web server (issue #4)"),
         ("bot", "the Discord bot (issue #5)"),
@@ -52,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"soundsync: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except CommandError as exc:
+        print(f"soundsync: {exc}", file=sys.stderr)
+        return exc.exit_code
     except (DatabaseUnavailableError, MigrationError) as exc:
         print(f"soundsync: {exc}", file=sys.stderr)
         return 1
@@ -59,7 +63,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("soundsync: interrupted", file=sys.stderr)
         return 130
 
-
-def run_async(coro_factory: Callable[[], object]) -> object:
-    """Run one coroutine on a fresh event loop (commands are short-lived)."""
-    return asyncio.run(coro_factory())  # type: ignore[arg-type]
