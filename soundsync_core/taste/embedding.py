@@ -1,0 +1,58 @@
+"""A dense low-dimensional taste embedding (TruncatedSVD) and the 2-D taste-map projection.
+
+The embedding serves tribes, the map and candidate generation — never the final ranking. Each
+view block is already L2-normalised; it is scaled by ``sqrt(view weight)`` before stacking so the
+embedding's dot product approximates the weighted compatibility, and the standardised audio
+block is scaled down further so a 18-column dense block cannot dominate sparse artist evidence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.decomposition import PCA, TruncatedSVD
+
+from soundsync_core.taste.similarity import SPARSE_VIEWS, VIEW_WEIGHTS, TasteVectors
+
+EMBEDDING_DIM = 48
+AUDIO_BLOCK_SCALE = 0.5
+
+
+def stacked_views(vectors: TasteVectors) -> sp.csr_matrix:
+    """Members × (all artists | tracks | genres | audio summary) with view weights applied."""
+    blocks = [
+        vectors.items[view].matrix * np.float32(np.sqrt(VIEW_WEIGHTS[view]))
+        for view in SPARSE_VIEWS
+    ]
+    audio_scale = np.sqrt(VIEW_WEIGHTS["audio"]) * AUDIO_BLOCK_SCALE
+    blocks.append(sp.csr_matrix(vectors.audio.vectors * np.float32(audio_scale)))
+    return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+
+def taste_embedding(
+    vectors: TasteVectors, *, dim: int = EMBEDDING_DIM, seed: int = 0
+) -> np.ndarray:
+    """L2-normalised TruncatedSVD embedding (members × ≤ ``dim``), deterministic given ``seed``."""
+    stacked = stacked_views(vectors)
+    n_rows, n_cols = stacked.shape
+    components = min(dim, n_rows - 1, n_cols - 1)
+    if components < 1:
+        dense = stacked.toarray()
+    else:
+        svd = TruncatedSVD(n_components=components, n_iter=4, random_state=seed)
+        dense = svd.fit_transform(stacked)
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    dense = np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
+    return dense.astype(np.float32)
+
+
+def map_coordinates(embedding: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """2-D PCA of the embedding for the taste map (members × 2; zeros when n < 2)."""
+    n_rows, n_cols = embedding.shape
+    if n_rows < 2 or n_cols < 1:
+        return np.zeros((n_rows, 2), dtype=np.float32)
+    components = min(2, n_rows, n_cols)
+    coords = PCA(n_components=components, random_state=seed).fit_transform(embedding)
+    out = np.zeros((n_rows, 2), dtype=np.float32)
+    out[:, :components] = coords
+    return out

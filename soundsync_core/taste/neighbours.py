@@ -1,0 +1,203 @@
+"""Top-M neighbours within a scope: exact blocked products, or cluster-probed candidates at scale.
+
+Both paths score candidates exactly with :func:`block_scores` and rank them by
+``2·raw − r_i − r_j`` when hub radii are given (CSLS, see :mod:`hubs`), else by raw.
+
+* **Exact** (scopes up to :data:`EXACT_LIMIT` members): row blocks × the whole scope.
+* **Candidates** (larger scopes): MiniBatchKMeans with ≈ √n centroids on the SVD embedding;
+  every member lists its :data:`PROBES` nearest centroids; the members whose nearest centroid is
+  *c* are scored together against the members of the clusters their probes hit most (at most
+  :data:`MAX_PROBED_CLUSTERS`). Work is a few hundred big sparse × sparse products rather than a
+  per-member loop, and a member at a cluster border still reaches the clusters around it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.cluster import MiniBatchKMeans
+
+from soundsync_core.taste.similarity import TasteVectors, block_scores, member_slice
+
+EXACT_LIMIT = 5_000
+PROBES = 3
+MAX_PROBED_CLUSTERS = 10
+BLOCK_CELLS = 4_000_000  # dense cells per scored block (~16 MB of float32)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    """Who must never be shown: hidden members (as others) and symmetric excluded pairs."""
+
+    hidden: frozenset[int] = frozenset()
+    pairs: Mapping[int, frozenset[int]] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        hidden: set[int] | frozenset[int] = frozenset(),
+        pairs: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset(),
+    ) -> Exclusions:
+        """Build from member indices; a pair (a, b) hides a from b **and** b from a."""
+        by_member: dict[int, set[int]] = {}
+        for a, b in pairs:
+            by_member.setdefault(a, set()).add(b)
+            by_member.setdefault(b, set()).add(a)
+        return cls(frozenset(hidden), {m: frozenset(o) for m, o in by_member.items()})
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Per query member: others sorted by ranking score (``-1`` / ``-inf`` pad short rows)."""
+
+    rows: np.ndarray
+    others: np.ndarray
+    raw: np.ndarray
+    score: np.ndarray
+
+
+def neighbours(
+    vectors: TasteVectors,
+    scope: np.ndarray,
+    m: int,
+    *,
+    radii: np.ndarray | None = None,
+    exclusions: Exclusions | None = None,
+    embedding: Callable[[], np.ndarray] | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> Neighbours:
+    """Top-``m`` others of every member of ``scope`` (member indices) within ``scope``."""
+    scope = np.unique(np.asarray(scope, dtype=np.int64))
+    out = _empty(scope, m)
+    if len(scope) > EXACT_LIMIT and embedding is not None:
+        blocks = _candidate_blocks(embedding()[scope], scope, seed)
+    else:
+        blocks = _exact_blocks(scope)
+    done = 0
+    ranker = _Ranker(vectors, radii, exclusions or Exclusions())
+    for query_pos, candidates in blocks:
+        ranker.fill(out, query_pos, scope[query_pos], candidates, m)
+        done += len(query_pos)
+        if progress is not None:
+            progress(done, len(scope))
+    return out
+
+
+def _empty(scope: np.ndarray, m: int) -> Neighbours:
+    n = len(scope)
+    return Neighbours(
+        scope,
+        np.full((n, m), -1, dtype=np.int64),
+        np.zeros((n, m), dtype=np.float32),
+        np.full((n, m), -np.inf, dtype=np.float32),
+    )
+
+
+def _exact_blocks(scope: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    step = max(1, BLOCK_CELLS // max(len(scope), 1))
+    for start in range(0, len(scope), step):
+        yield np.arange(start, min(start + step, len(scope))), scope
+
+
+def _candidate_blocks(
+    embedding: np.ndarray, scope: np.ndarray, seed: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield (query positions in scope, candidate member indices) grouped by nearest centroid."""
+    n_clusters = max(2, round(math.sqrt(len(scope))))
+    kmeans = MiniBatchKMeans(
+        n_clusters=n_clusters, batch_size=4096, n_init=1, max_iter=50, random_state=seed
+    ).fit(embedding)
+    probes = _nearest_centroids(embedding, kmeans.cluster_centers_, PROBES)
+    labels = probes[:, 0]
+    members_of = _group(labels, n_clusters)
+    for cluster in range(n_clusters):
+        queries = members_of[cluster]
+        if len(queries) == 0:
+            continue
+        hit, counts = np.unique(probes[queries], return_counts=True)
+        probed = hit[np.argsort(-counts, kind="stable")[:MAX_PROBED_CLUSTERS]]
+        candidates = scope[np.concatenate([members_of[c] for c in probed])]
+        step = max(1, BLOCK_CELLS // len(candidates))
+        for start in range(0, len(queries), step):
+            yield queries[start : start + step], candidates
+
+
+def _nearest_centroids(points: np.ndarray, centres: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the ``count`` nearest centres of every point, nearest first (chunked)."""
+    count = min(count, len(centres))
+    out = np.empty((len(points), count), dtype=np.int64)
+    for start in range(0, len(points), 20_000):
+        sims = points[start : start + 20_000] @ centres.T
+        top = np.argpartition(-sims, count - 1, axis=1)[:, :count]
+        order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1)
+        out[start : start + 20_000] = np.take_along_axis(top, order, axis=1)
+    return out
+
+
+def _group(labels: np.ndarray, n_groups: int) -> list[np.ndarray]:
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(n_groups + 1))
+    return [order[bounds[g] : bounds[g + 1]] for g in range(n_groups)]
+
+
+class _Ranker:
+    """Scores one block, masks self/hidden/excluded pairs, keeps the top ``m`` per query."""
+
+    def __init__(self, vectors: TasteVectors, radii: np.ndarray | None, exclusions: Exclusions):
+        self.vectors = vectors
+        self.radii = radii
+        self.exclusions = exclusions
+        self.hidden = np.zeros(vectors.n_members, dtype=bool)
+        self.hidden[list(exclusions.hidden)] = True
+        self.position = np.full(vectors.n_members, -1, dtype=np.int64)
+
+    def fill(
+        self,
+        out: Neighbours,
+        query_pos: np.ndarray,
+        queries: np.ndarray,
+        candidates: np.ndarray,
+        m: int,
+    ) -> None:
+        """Write the top ``m`` candidates of each query into ``out`` at ``query_pos``."""
+        raw = block_scores(
+            self.vectors,
+            member_slice(self.vectors, queries),
+            member_slice(self.vectors, candidates),
+        )
+        score = self._ranking_score(raw, queries, candidates)
+        self._mask(score, queries, candidates)
+        keep = min(m, len(candidates))
+        top = np.argpartition(-score, keep - 1, axis=1)[:, :keep]
+        order = np.argsort(-np.take_along_axis(score, top, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        best = np.take_along_axis(score, top, axis=1)
+        valid = np.isfinite(best)
+        out.others[query_pos, :keep] = np.where(valid, candidates[top], -1)
+        out.raw[query_pos, :keep] = np.where(valid, np.take_along_axis(raw, top, axis=1), 0.0)
+        out.score[query_pos, :keep] = best
+
+    def _ranking_score(
+        self, raw: np.ndarray, queries: np.ndarray, candidates: np.ndarray
+    ) -> np.ndarray:
+        if self.radii is None:
+            return raw.copy()
+        return 2.0 * raw - self.radii[queries][:, None] - self.radii[candidates][None, :]
+
+    def _mask(self, score: np.ndarray, queries: np.ndarray, candidates: np.ndarray) -> None:
+        score[:, self.hidden[candidates]] = -np.inf
+        self.position[candidates] = np.arange(len(candidates))
+        own = self.position[queries]
+        mine = np.flatnonzero(own >= 0)
+        score[mine, own[mine]] = -np.inf
+        pairs = self.exclusions.pairs or {}
+        for row in np.flatnonzero(np.isin(queries, list(pairs))) if pairs else ():
+            cols = self.position[list(pairs[int(queries[row])])]
+            score[row, cols[cols >= 0]] = -np.inf
+        self.position[candidates] = -1

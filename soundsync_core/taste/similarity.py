@@ -1,0 +1,148 @@
+"""Raw compatibility: per-view cosines combined over the views both members have.
+
+``raw(i, j) = Σ_v w_v · (cos_v(i, j) − b_v) / Σ_v w_v`` where *v* runs over the views **both**
+members have. Renormalising over shared views compares an artists-only member fairly with a
+member who also has tracks, genres and audio: a view one side lacks is "unknown", not "different".
+
+``b_v`` is the view's chance level — the mean cosine of random pairs that both have it. It is 0
+for the sparse item views (random members rarely share an artist) and is kept at 0 there so that
+for two artists-only members the raw score *is* their artist cosine. Genres and audio are dense
+and coarse: two random members often share "rock", so without removing ``b_v`` a genre-tagged
+pair would look closer than an untagged one merely for having tags.
+
+Weights: artists are the strongest, most reliable signal; tracks are finer but much sparser
+(sharing one is strong evidence, not sharing one is weak); genres are coarse and audio coarser.
+Every step is symmetric, so ``raw(i, j) == raw(j, i)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from soundsync_core.taste.audio import AudioView, build_audio_view
+from soundsync_core.taste.profile import TasteProfile
+from soundsync_core.taste.vectors import ItemView, build_item_views
+
+VIEW_WEIGHTS: dict[str, float] = {"artists": 1.0, "tracks": 0.5, "genres": 0.25, "audio": 0.1}
+SPARSE_VIEWS: tuple[str, ...] = ("artists", "tracks", "genres")
+# Views whose chance level is estimated and removed (see the module docstring).
+CENTRED_VIEWS: tuple[str, ...] = ("genres", "audio")
+BASELINE_PAIRS = 20_000
+
+
+@dataclass(frozen=True)
+class TasteVectors:
+    """Every view of a population, plus the chance level removed from each view."""
+
+    items: dict[str, ItemView]
+    audio: AudioView
+    baselines: dict[str, float]
+
+    @property
+    def n_members(self) -> int:
+        """Number of members (rows)."""
+        return int(self.items["artists"].matrix.shape[0])
+
+    def present(self, view: str) -> np.ndarray:
+        """Boolean mask of the members that have ``view``."""
+        return self.audio.present if view == "audio" else self.items[view].present
+
+
+def build_vectors(profiles: Sequence[TasteProfile], *, seed: int = 0) -> TasteVectors:
+    """Build all views of ``profiles`` and estimate the chance level of the dense views."""
+    unbiased = TasteVectors(
+        build_item_views(profiles), build_audio_view(profiles), dict.fromkeys(VIEW_WEIGHTS, 0.0)
+    )
+    rng = np.random.default_rng(seed)
+    baselines = dict(unbiased.baselines)
+    for view in CENTRED_VIEWS:
+        baselines[view] = _chance_level(unbiased, view, rng)
+    return TasteVectors(unbiased.items, unbiased.audio, baselines)
+
+
+def _chance_level(vectors: TasteVectors, view: str, rng: np.random.Generator) -> float:
+    """Mean cosine in ``view`` over random distinct pairs that both have it (0 if < 2 members)."""
+    members = np.flatnonzero(vectors.present(view))
+    if len(members) < 2:
+        return 0.0
+    left = rng.choice(members, BASELINE_PAIRS)
+    right = rng.choice(members, BASELINE_PAIRS)
+    keep = left != right
+    return float(view_pair_cosines(vectors, view, left[keep], right[keep]).mean())
+
+
+def view_pair_cosines(
+    vectors: TasteVectors, view: str, left: np.ndarray, right: np.ndarray
+) -> np.ndarray:
+    """Cosine in one view for each pair ``(left[k], right[k])``."""
+    if view == "audio":
+        a = vectors.audio.vectors
+        return np.einsum("ij,ij->i", a[left], a[right])
+    matrix = vectors.items[view].matrix
+    return np.asarray(matrix[left].multiply(matrix[right]).sum(axis=1)).ravel()
+
+
+def pair_scores(vectors: TasteVectors, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Raw compatibility of each pair ``(left[k], right[k])`` (float64)."""
+    left = np.asarray(left, dtype=np.int64)
+    right = np.asarray(right, dtype=np.int64)
+    num = np.zeros(len(left))
+    den = np.zeros(len(left))
+    for view, weight in VIEW_WEIGHTS.items():
+        both = vectors.present(view)[left] & vectors.present(view)[right]
+        if not both.any():
+            continue
+        cos = np.zeros(len(left))
+        cos[both] = view_pair_cosines(vectors, view, left[both], right[both])
+        num += np.where(both, weight * (cos - vectors.baselines[view]), 0.0)
+        den += np.where(both, weight, 0.0)
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+@dataclass(frozen=True)
+class MemberSlice:
+    """The rows of a set of members in every view, ready for block products."""
+
+    index: np.ndarray
+    sparse: dict[str, sp.csr_matrix]
+    audio: np.ndarray
+    present: dict[str, np.ndarray]
+
+
+def member_slice(vectors: TasteVectors, index: np.ndarray) -> MemberSlice:
+    """Slice ``index`` out of every view (done once per block side, reused across products)."""
+    index = np.asarray(index, dtype=np.int64)
+    present = {view: vectors.present(view)[index] for view in VIEW_WEIGHTS}
+    sparse = {view: vectors.items[view].matrix[index] for view in SPARSE_VIEWS}
+    return MemberSlice(index, sparse, vectors.audio.vectors[index], present)
+
+
+def block_scores(vectors: TasteVectors, rows: MemberSlice, cols: MemberSlice) -> np.ndarray:
+    """Dense ``len(rows) × len(cols)`` matrix of raw compatibility (float32)."""
+    shape = (len(rows.index), len(cols.index))
+    num = np.zeros(shape, dtype=np.float32)
+    den = np.zeros(shape, dtype=np.float32)
+    for view, weight in VIEW_WEIGHTS.items():
+        pr, pc = rows.present[view], cols.present[view]
+        if not pr.any() or not pc.any():
+            continue
+        cos = _view_block(view, rows, cols) - np.float32(vectors.baselines[view])
+        if pr.all() and pc.all():
+            num += np.float32(weight) * cos
+            den += np.float32(weight)
+        else:
+            mask = np.outer(pr, pc).astype(np.float32) * np.float32(weight)
+            num += mask * cos
+            den += mask
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+def _view_block(view: str, rows: MemberSlice, cols: MemberSlice) -> np.ndarray:
+    if view == "audio":
+        return rows.audio @ cols.audio.T
+    product = rows.sparse[view] @ cols.sparse[view].T
+    return np.asarray(product.toarray(), dtype=np.float32)

@@ -1,0 +1,202 @@
+"""Taste tribes: KMeans on the taste embedding with k chosen from the data, named by lift.
+
+* **k**: the mean silhouette (cosine geometry, the embedding rows are unit vectors) of KMeans
+  fits on a fixed random sample, over ``k = 2 … min(20, n // 5)``; the best wins. Fewer than
+  :data:`MIN_MEMBERS_FOR_TRIBES` members → one tribe. Everything is seeded, so deterministic.
+* **Fit**: KMeans for up to :data:`MINIBATCH_ABOVE` members, MiniBatchKMeans beyond.
+* **Name**: the tribe's most *distinctive* genre and artists — ranked by
+  ``share_in_tribe · log(lift)`` with ``lift = share_in_tribe / share_in_population`` and a
+  minimum support, so a niche artist two members share does not name a 500-member tribe and an
+  artist everyone lists does not name any.
+* **Late joiners**: each tribe keeps a sparse ``artist_profile`` (mean of its members' normalised
+  artist vectors, top :data:`PROFILE_SIZE`); :func:`assign_to_tribe` picks the best cosine.
+
+Tribes describe a community; they never decide who is matched with whom.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.metrics import silhouette_score
+
+from soundsync_core.taste.profile import TasteProfile
+from soundsync_core.taste.vectors import ItemView, artist_entries
+
+MIN_MEMBERS_FOR_TRIBES = 6
+MAX_TRIBES = 20
+MINIBATCH_ABOVE = 20_000
+SILHOUETTE_SAMPLE = 3_000
+PROFILE_SIZE = 100
+TOP_ITEMS = 10
+MIN_SUPPORT_SHARE = 0.1
+
+
+@dataclass(frozen=True)
+class Tribe:
+    """One taste tribe (JSON-ready via :meth:`to_dict`)."""
+
+    id: int
+    size: int
+    name: str
+    top_artists: list[dict[str, Any]]
+    top_genres: list[dict[str, Any]]
+    centre: list[float]
+    artist_profile: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TribeResult:
+    """Tribes, each member's tribe id, and 2-D taste-map coordinates (row order = members)."""
+
+    tribes: tuple[Tribe, ...]
+    labels: np.ndarray
+    coordinates: np.ndarray
+    silhouette: float | None
+
+    @property
+    def k(self) -> int:
+        """Number of tribes."""
+        return len(self.tribes)
+
+
+def choose_k(embedding: np.ndarray, *, seed: int = 0) -> tuple[int, float | None]:
+    """Best k by silhouette on a seeded sample (1 and None for tiny or degenerate data)."""
+    n = len(embedding)
+    high = min(MAX_TRIBES, n // 5)
+    if n < MIN_MEMBERS_FOR_TRIBES or high < 2:
+        return 1, None
+    rng = np.random.default_rng(seed)
+    sample = embedding[rng.choice(n, min(n, SILHOUETTE_SAMPLE), replace=False)]
+    if len(np.unique(sample, axis=0)) < 3:
+        return 1, None
+    best_k, best_score = 1, -1.0
+    for k in range(2, high + 1):
+        labels = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(sample)
+        if len(np.unique(labels)) < 2:
+            continue
+        score = float(silhouette_score(sample, labels, metric="cosine"))
+        if score > best_score + 1e-9:
+            best_k, best_score = k, score
+    return best_k, (best_score if best_k > 1 else None)
+
+
+def cluster(embedding: np.ndarray, k: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and centres for ``k`` tribes (KMeans, or MiniBatchKMeans for large n)."""
+    if k <= 1:
+        centre = embedding.mean(axis=0, keepdims=True) if len(embedding) else embedding[:1]
+        return np.zeros(len(embedding), dtype=np.int64), centre
+    if len(embedding) > MINIBATCH_ABOVE:
+        model: KMeans | MiniBatchKMeans = MiniBatchKMeans(
+            n_clusters=k, n_init=3, batch_size=4096, random_state=seed
+        )
+    else:
+        model = KMeans(n_clusters=k, n_init=4, random_state=seed)
+    labels = model.fit_predict(embedding)
+    return labels.astype(np.int64), model.cluster_centers_
+
+
+def describe_tribes(
+    labels: np.ndarray,
+    centres: np.ndarray,
+    artists: ItemView,
+    genres: ItemView,
+    artist_names: Mapping[str, str],
+) -> tuple[Tribe, ...]:
+    """Build every :class:`Tribe` from the labels (empty clusters are dropped)."""
+    k = len(centres)
+    onehot = sp.csr_matrix(
+        (np.ones(len(labels), dtype=np.float32), (labels, np.arange(len(labels)))),
+        shape=(k, len(labels)),
+    )
+    sizes = np.asarray(onehot.sum(axis=1)).ravel()
+    artist_stats = _item_stats(onehot, artists, sizes)
+    genre_stats = _item_stats(onehot, genres, sizes)
+    weight_sums = np.asarray((onehot @ artists.matrix).todense())
+    tribes = []
+    for t in np.flatnonzero(sizes > 0):
+        top_artists = _distinctive(artist_stats, t, sizes[t], artists.ids, artist_names)
+        top_genres = _distinctive(genre_stats, t, sizes[t], genres.ids, {})
+        tribes.append(
+            Tribe(
+                id=int(t),
+                size=int(sizes[t]),
+                name=_name(top_artists, top_genres, int(t)),
+                top_artists=top_artists,
+                top_genres=top_genres,
+                centre=[round(float(x), 6) for x in centres[t]],
+                artist_profile=_profile(weight_sums[t] / sizes[t], artists.ids),
+            )
+        )
+    return tuple(tribes)
+
+
+def _item_stats(
+    onehot: sp.csr_matrix, view: ItemView, sizes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(members of each tribe having each item: k × items, population share per item)."""
+    has = view.matrix.copy()
+    has.data[:] = 1.0
+    counts = np.asarray((onehot @ has).todense())
+    population = counts.sum(axis=0) / max(sizes.sum(), 1.0)
+    return counts, population
+
+
+def _distinctive(
+    stats: tuple[np.ndarray, np.ndarray],
+    t: int,
+    size: float,
+    ids: np.ndarray,
+    names: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    counts, population = stats
+    if counts.shape[1] == 0:
+        return []
+    share = counts[t] / size
+    support = max(2.0, math.ceil(MIN_SUPPORT_SHARE * size)) if size >= 2 else 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = np.where(population > 0, share / population, 0.0)
+        score = np.where((counts[t] >= support) & (lift > 1.0), share * np.log(lift), 0.0)
+    best = [c for c in np.argsort(-score, kind="stable")[:TOP_ITEMS] if score[c] > 0]
+    return [
+        {
+            "id": str(ids[c]),
+            "name": names.get(str(ids[c]), str(ids[c])),
+            "share": round(float(share[c]), 4),
+            "lift": round(float(lift[c]), 3),
+        }
+        for c in best
+    ]
+
+
+def _name(top_artists: list[dict[str, Any]], top_genres: list[dict[str, Any]], t: int) -> str:
+    parts = [g["name"] for g in top_genres[:1]] + [a["name"] for a in top_artists[:2]]
+    return " · ".join(parts) if parts else f"Tribe {t + 1}"
+
+
+def _profile(mean_row: np.ndarray, ids: np.ndarray) -> dict[str, float]:
+    top = [c for c in np.argsort(-mean_row, kind="stable")[:PROFILE_SIZE] if mean_row[c] > 0]
+    norm = float(np.linalg.norm(mean_row[top])) or 1.0
+    return {str(ids[c]): round(float(mean_row[c]) / norm, 6) for c in top}
+
+
+def assign_to_tribe(profile: TasteProfile, tribes: Sequence[Tribe]) -> int | None:
+    """Tribe id whose artist profile is closest (cosine) to a late joiner; None if no overlap."""
+    weights = {e.item: e.weight for e in artist_entries(profile)}
+    norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+    best_id, best = None, 0.0
+    for tribe in tribes:
+        score = sum(weights.get(a, 0.0) * w for a, w in tribe.artist_profile.items()) / norm
+        if score > best:
+            best_id, best = tribe.id, score
+    return best_id
