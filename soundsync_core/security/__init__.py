@@ -1,0 +1,1 @@
+"""Secrets at rest: the token vault and one-time OAuth states."""
