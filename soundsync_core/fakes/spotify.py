@@ -20,6 +20,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Self
 
+import aiohttp
 from aiohttp import web
 
 from soundsync_core.fakes.fakelog import FakeLog
@@ -170,6 +171,19 @@ class FakeSpotify:
     @refresh_omits_token.setter
     def refresh_omits_token(self, value: bool) -> None:
         self.state.refresh_omits_token = value
+
+    async def consent(self, authorize_url: str, user_id: str, *, approve: bool = True) -> str:
+        """Answer the consent page of ``authorize_url`` as ``user_id`` over HTTP (as a browser
+        would); returns the redirect ``Location`` (``…?code=…&state=…`` or ``…?error=…``)."""
+        async with aiohttp.ClientSession() as http, http.post(
+            authorize_url,
+            data={"decision": "approve" if approve else "deny", "as_user": user_id},
+            allow_redirects=False,
+        ) as response:
+            if response.status != 302:
+                detail = await response.text()
+                raise RuntimeError(f"consent failed: HTTP {response.status} {detail}")
+            return response.headers["Location"]
 
     # --- seeding -------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from soundsync_core.fakes.spotify_catalog import (
 )
 from soundsync_core.fakes.spotify_state import SpotifyState
 
+USER_KEY: web.RequestKey[FakeUser] = web.RequestKey("spotify_user", FakeUser)
 _ID = re.compile(r"^[0-9A-Za-z]{22}$")
 NOT_ALLOWLISTED = "User not registered in the Developer Dashboard"
 
@@ -67,7 +68,7 @@ async def v1_guard(request: web.Request, handler: Any) -> web.StreamResponse:
     user = _authenticate(state, request)
     if isinstance(user, web.Response):
         return user
-    request["spotify_user"] = user
+    request[USER_KEY] = user
     return await handler(request)
 
 
@@ -93,7 +94,7 @@ async def me(request: web.Request) -> web.Response:
     """GET /v1/me (spotipy asks for ``/v1/me/``)."""
     state = request.app[STATE_KEY]
     return web.json_response(
-        user_json(request["spotify_user"], _api_base(request), full=state.full_access)
+        user_json(request[USER_KEY], _api_base(request), full=state.full_access)
     )
 
 
@@ -104,7 +105,7 @@ def _page_link(request: web.Request, kind: str, offset: int, limit: int, time_ra
 
 async def top_items(request: web.Request) -> web.Response:
     """GET /v1/me/top/{artists|tracks}: a paging object."""
-    state, user = request.app[STATE_KEY], request["spotify_user"]
+    state, user = request.app[STATE_KEY], request[USER_KEY]
     kind = request.match_info["kind"]
     time_range = request.query.get("time_range", "medium_term")
     if time_range not in TIME_RANGES:
