@@ -14,6 +14,16 @@ from typing import Any
 from aiohttp import web
 
 _write_lock = threading.Lock()
+# What a handler parsed from the request (e.g. a multipart body's ``payload_json`` and file
+# names), logged instead of the raw body. The plain string key is still read for older fakes.
+LOGGED_REQUEST = web.RequestKey("fake_log_request", object)
+_LEGACY_KEY = "fake_log_request"
+
+
+def _parsed_by_handler(request: web.Request) -> Any:
+    if LOGGED_REQUEST in request:
+        return request[LOGGED_REQUEST]
+    return request.get(_LEGACY_KEY)
 
 
 def _decode(body: bytes, content_type: str) -> Any:
@@ -35,9 +45,7 @@ class FakeLog:
         self.service = service
         self.path = Path(path) if path else None
 
-    def record(
-        self, request: web.BaseRequest, request_body: Any, response: web.StreamResponse
-    ) -> None:
+    def record(self, request: web.BaseRequest, request_body: Any, response: web.StreamResponse) -> None:
         """Append one record; ``request_body`` is what the fake parsed from the request."""
         if self.path is None:
             return
@@ -62,11 +70,11 @@ class FakeLog:
             if self.path is None:
                 return await handler(request)
             raw = await request.read()
-            parsed = request.get("fake_log_request")
             response = await handler(request)
+            parsed = _parsed_by_handler(request)
             if parsed is None:
                 parsed = _decode(raw, request.content_type)
-            self.record(request, request.get("fake_log_request", parsed), response)
+            self.record(request, parsed, response)
             return response
 
         return log_requests

@@ -1,0 +1,160 @@
+"""The fake Discord against the real discord.py: a throwaway bot exercises every seam we rely on."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import discord
+import pytest
+from discord import app_commands
+from discord.ext import commands
+
+from soundsync_core.fakes.discord import FakeDiscord
+from soundsync_core.fakes.discord_state import DefaultWorld
+from tests.e2e.discord_harness import make_bot, record_tree_errors, running_bot
+
+
+def tiny_png() -> bytes:
+    """A valid 1×1 PNG, built here so the test carries no binary fixture."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x00\x00")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+class VoteView(discord.ui.View):
+    """Two buttons; a click edits the message to show the choice."""
+
+    @discord.ui.button(label="Yes", custom_id="vote:yes", style=discord.ButtonStyle.success)
+    async def yes(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.edit_message(content=f"{interaction.user.name} voted yes", view=None)
+
+    @discord.ui.button(label="No", custom_id="vote:no")
+    async def no(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.edit_message(content=f"{interaction.user.name} voted no", view=None)
+
+
+@dataclass
+class Events:
+    """What the throwaway bot observed."""
+
+    resumed: int = 0
+    dm_refused: list[discord.Forbidden] = field(default_factory=list)
+
+
+class TinyBot(commands.Bot):
+    """A throwaway bot covering replies, deferral, files, buttons, menus, DMs and errors."""
+
+    def __init__(self, events: Events, **options: object) -> None:
+        super().__init__(**options)  # type: ignore[arg-type]
+        self.events = events
+        self._add_commands()
+
+    async def setup_hook(self) -> None:
+        await self.tree.sync()
+
+    async def on_resumed(self) -> None:
+        self.events.resumed += 1
+
+    def _add_commands(self) -> None:
+        tree, events = self.tree, self.events
+
+        @tree.command(description="Answer only to you")
+        async def ping(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message(f"pong {interaction.user.name}", ephemeral=True)
+
+        @tree.command(description="A slow report with a chart")
+        async def report(interaction: discord.Interaction, artist: str) -> None:
+            await interaction.response.defer(thinking=True)
+            embed = discord.Embed(title=f"Report on {artist}", description="Listening summary")
+            embed.add_field(name="Plays", value="42")
+            chart = discord.File(io.BytesIO(tiny_png()), filename="chart.png")
+            await interaction.followup.send(embed=embed, file=chart)
+
+        @tree.command(description="Vote with buttons")
+        async def vote(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("Do you like jazz?", view=VoteView())
+
+        @tree.command(description="DM a member")
+        async def notify(interaction: discord.Interaction, member: discord.Member) -> None:
+            try:
+                await member.send("Your tribe changed")
+            except discord.Forbidden as error:
+                events.dm_refused.append(error)
+                await interaction.response.send_message("their DMs are closed", ephemeral=True)
+                return
+            await interaction.response.send_message("sent", ephemeral=True)
+
+        @tree.command(description="Send an embed over Discord's limits")
+        async def huge(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message(embed=discord.Embed(title="x" * 300))
+
+        @tree.context_menu(name="Taste profile")
+        async def profile(interaction: discord.Interaction, member: discord.Member) -> None:
+            await interaction.response.send_message(f"profile of {member.display_name}")
+
+
+@dataclass
+class Running:
+    """A started fake, its seeded world, and the bot connected to it."""
+
+    fake: FakeDiscord
+    world: DefaultWorld
+    bot: TinyBot
+    events: Events
+    errors: list[app_commands.AppCommandError]
+
+
+@pytest.fixture
+async def running(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Running]:
+    async with FakeDiscord() as fake:
+        world = fake.seed_default_world()
+        events = Events()
+        bot = make_bot(TinyBot, events=events)
+        assert isinstance(bot, TinyBot)
+        errors = record_tree_errors(bot)
+        async with running_bot(fake, bot, monkeypatch):
+            yield Running(fake, world, bot, events, errors)
+
+
+async def test_bot_sees_the_seeded_guild_and_syncs_its_commands(running: Running) -> None:
+    guild = running.bot.get_guild(running.world.guild.id)
+    assert guild is not None
+    assert guild.name == "Listening Club"
+    assert guild.get_channel(running.world.channel.id) is not None
+    stored = {(c["type"], c["name"]) for c in running.fake.commands.global_commands}
+    chat_input = {(1, name) for name in ("ping", "report", "vote", "notify", "huge")}
+    assert stored == chat_input | {(2, "Taste profile")}
+
+
+async def test_ephemeral_reply(running: Running) -> None:
+    world = running.world
+    interaction = await running.fake.slash_command(world.member.id, world.guild.id, "ping")
+    callback = await interaction.response()
+    assert callback.type == 4
+    assert interaction.original is not None
+    assert interaction.original.ephemeral
+    assert interaction.original.content == "pong bob"
+    assert running.fake.messages(world.channel.id) == []  # ephemeral: not in the channel
+
+
+async def test_defer_then_followup_with_embed_and_png(running: Running) -> None:
+    world = running.world
+    interaction = await running.fake.slash_command(
+        world.admin.id, world.guild.id, "report", options={"artist": "Radiohead"}
+    )
+    assert (await interaction.response()).type == 5
+    followup = await interaction.next_followup()
+    assert followup.embeds[0]["title"] == "Report on Radiohead"
+    assert followup.embeds[0]["fields"] == [{"name": "Plays", "value": "42", "inline": True}]
+    assert [a.filename for a in followup.attachments] == ["chart.png"]
+    assert followup.attachments[0].content == tiny_png()
+    assert running.fake.messages(world.channel.id) == [interaction.original, followup]
