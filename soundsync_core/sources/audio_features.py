@@ -54,7 +54,7 @@ def known_features(item: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
-def spotify_batch(client: spotipy.Spotify, ids: list[str]) -> FeatureMap:
+def spotify_features_batch(client: spotipy.Spotify, ids: list[str]) -> FeatureMap:
     """One ``GET /audio-features`` call (≤ 100 ids); nulls (unanalysed tracks) left out. Blocks."""
     items = client.audio_features(ids) or []
     return {item["id"]: known_features(item) for item in items if item and item.get("id")}
@@ -72,7 +72,7 @@ class ReccoBeatsError(Exception):
         self.retry_after = retry_after
 
 
-def reccobeats_batch(
+def reccobeats_features_batch(
     session: requests.Session, base_url: str, ids: list[str], timeout: float
 ) -> FeatureMap:
     """One ReccoBeats call (≤ 40 ids), mapped back to Spotify ids through ``href``. Blocks."""
@@ -108,14 +108,14 @@ class ReccoBeatsClient:
     async def _batch(self, ids: list[str]) -> FeatureMap:
         try:
             return await asyncio.to_thread(
-                reccobeats_batch, self._session, self.base_url, ids, self.timeout
+                reccobeats_features_batch, self._session, self.base_url, ids, self.timeout
             )
         except ReccoBeatsError as exc:
             if exc.retry_after is None or exc.retry_after > self.short_wait:
                 raise
             await asyncio.sleep(exc.retry_after)
             return await asyncio.to_thread(
-                reccobeats_batch, self._session, self.base_url, ids, self.timeout
+                reccobeats_features_batch, self._session, self.base_url, ids, self.timeout
             )
 
     async def features(self, ids: Sequence[str]) -> tuple[FeatureMap, bool]:
@@ -137,7 +137,8 @@ async def audio_features_chain(
 ) -> AudioFeaturesResult:
     """Spotify (batches of ≤ 100) → on 403 or for what it lacks, ReccoBeats → else nothing.
 
-    ``spotify`` is None when the caller already knows the app has no access.
+    ``spotify`` is None when the caller already knows the app has no access. Spotify errors
+    other than the 403 (rate limits, outages) propagate: the caller retries later.
     """
     ids = list(dict.fromkeys(track_ids))
     result = AudioFeaturesResult()

@@ -186,8 +186,9 @@ async def fetch_listening(
     ``genre_cache`` (artist id → genres) is shared by the caller across members; artists
     whose payload lacks ``genres`` are looked up one by one unless ``lookup_genres`` is False.
     """
-    me, *tops = await asyncio.gather(
-        reads.me(),
+    # /me alone first: a 401, 403 or 429 then costs one call, not seven.
+    me = await reads.me()
+    tops = await asyncio.gather(
         *(reads.top_artists(r) for r in TIME_RANGES),
         *(reads.top_tracks(r) for r in TIME_RANGES),
     )

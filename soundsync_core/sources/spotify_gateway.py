@@ -29,7 +29,7 @@ from soundsync_core.sources.audio_features import (
     FeatureMap,
     ReccoBeatsClient,
     audio_features_chain,
-    spotify_batch,
+    spotify_features_batch,
 )
 from soundsync_core.sources.errors import (
     SpotifyRateLimited,
@@ -127,7 +127,7 @@ class SpotifyGateway:
                 return await asyncio.to_thread(_guarded, fn, args, kwargs)
             except SpotifyRateLimited as exc:
                 waits += 1
-                self._on_rate_limited(exc, waits)
+                await self._after_rate_limit(exc, waits, gated)
             except SpotifyUpstreamError as exc:
                 failures += 1
                 if failures > self.server_retries:
@@ -135,14 +135,19 @@ class SpotifyGateway:
                 log.info("Spotify %s; retry %d/%d", exc, failures, self.server_retries)
                 await asyncio.sleep(self.backoff * 2 ** (failures - 1))
 
-    def _on_rate_limited(self, exc: SpotifyRateLimited, waits: int) -> None:
-        self.gate.pause(exc.retry_after, exc.quota_exceeded)
+    async def _after_rate_limit(self, exc: SpotifyRateLimited, waits: int, gated: bool) -> None:
+        """Close the gate (Web API only), then raise or let the caller's loop wait and retry."""
+        if gated:
+            self.gate.pause(exc.retry_after, exc.quota_exceeded)
         if exc.quota_exceeded:
             log.error("Spotify quota exceeded: all calls paused for %.0f s", exc.retry_after)
             raise exc
         if exc.retry_after > self.short_wait or waits > MAX_SHORT_WAITS:
             raise exc
         log.info("Spotify rate limited: waiting %.1f s", exc.retry_after)
+        if not gated:
+            # The accounts service has its own limit: wait here instead of at the gate.
+            await asyncio.sleep(exc.retry_after)
 
     # --- OAuth -----------------------------------------------------------------------------
 
@@ -245,7 +250,7 @@ class SpotifyMemberSession:
         return listening
 
     async def _spotify_features(self, ids: list[str]) -> FeatureMap:
-        return await self.call(lambda sp: spotify_batch(sp, ids))
+        return await self.call(lambda sp: spotify_features_batch(sp, ids))
 
     async def audio_features(self, track_ids: Sequence[str]) -> AudioFeaturesResult:
         """Spotify's audio features, else ReccoBeats'; a 403 is remembered on the gateway."""

@@ -295,11 +295,15 @@ async def test_401_refreshes_once_and_reports_new_tokens(fake, gateway) -> None:
 
     session = gateway.for_member(tokens, on_refresh=save)
     fake.expire_access_tokens()
-    listening = await session.fetch_listening({})  # six concurrent 401s, one refresh
+    listening = await session.fetch_listening({})
     assert listening.user_id == "alice"
     assert len(saved) == 1
     assert session.tokens == saved[0]
     assert saved[0].access_token != tokens.access_token
+    fake.expire_access_tokens()
+    answers = await asyncio.gather(*(session.top_tracks(r) for r in ("short_term", "long_term")))
+    assert all(a["items"] for a in answers)
+    assert len(saved) == 2  # two concurrent 401s, one refresh (rotation would break a second)
 
 
 async def test_401_with_dead_refresh_token_means_relink(fake, gateway) -> None:
@@ -317,3 +321,15 @@ async def test_401_twice_is_unauthorized(fake, gateway) -> None:
     with pytest.raises(SpotifyUnauthorized) as caught:
         await session.me()
     assert "never-valid" not in str(caught.value)
+
+
+async def test_reccobeats_outage_is_best_effort(fake, settings, tmp_path) -> None:
+    fake.set_mode("development")
+    everywhere, _, _ = _tracks_with_coverage(fake)
+    down = settings.model_copy(update={"reccobeats_api_url": "http://127.0.0.1:9/v1"})
+    gateway = SpotifyGateway(down, gate=PauseGate(), short_wait=1.0, backoff=0.01)
+    session = gateway.for_member(await _link(fake, gateway))
+    result = await session.audio_features([everywhere])
+    assert result.spotify_forbidden
+    assert result.features == {}
+    assert not result.complete  # worth asking again later
