@@ -18,6 +18,7 @@ SUB_COMMAND_GROUP = 2
 USER_OPTION = 6
 CHANNEL_OPTION = 7
 _SUB_TYPES = (SUB_COMMAND, SUB_COMMAND_GROUP)
+_ID_TYPES = (6, 7, 8, 9, 11)  # user, channel, role, mentionable, attachment
 
 
 class CommandRegistry:
@@ -87,14 +88,12 @@ def chat_input_options(
             raise LookupError(f"{path[0]!r} is not a subcommand of {command['name']!r}")
         inner = chat_input_options(sub, path[1:], values)
         return [{"type": sub["type"], "name": sub["name"], "options": inner}]
-    return [
-        {
-            "type": _schema_option(schema, name, command["name"])["type"],
-            "name": name,
-            "value": value,
-        }
-        for name, value in values.items()
-    ]
+    options = []
+    for name, value in values.items():
+        kind = _schema_option(schema, name, command["name"])["type"]
+        # Discord sends snowflake-valued options (user, channel, role, ...) as strings.
+        options.append({"type": kind, "name": name, "value": str(value) if kind in _ID_TYPES else value})
+    return options
 
 
 def _schema_option(schema: list[dict[str, Any]], name: str, parent: str) -> dict[str, Any]:

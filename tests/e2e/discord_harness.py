@@ -42,13 +42,34 @@ def make_bot(bot_class: type[commands.Bot] = commands.Bot, **options: Any) -> co
     return bot_class(**options)
 
 
-def record_tree_errors(bot: commands.Bot) -> list[app_commands.AppCommandError]:
-    """Collect app-command errors (discord.py only logs them, so a test would just time out)."""
-    errors: list[app_commands.AppCommandError] = []
+class TreeErrors:
+    """App-command errors the bot hit (discord.py only logs them, so a test would just time out)."""
+
+    def __init__(self) -> None:
+        self.errors: list[app_commands.AppCommandError] = []
+        self._changed = asyncio.Event()
+
+    def add(self, error: app_commands.AppCommandError) -> None:
+        """Record one error (called by the tree's error handler)."""
+        self.errors.append(error)
+        self._changed.set()
+
+    async def next(self, timeout: float = 2.0) -> app_commands.AppCommandError:  # noqa: ASYNC109
+        """Take the oldest recorded error out of the log, waiting for one."""
+        async with asyncio.timeout(timeout):
+            while not self.errors:
+                self._changed.clear()
+                await self._changed.wait()
+        return self.errors.pop(0)
+
+
+def record_tree_errors(bot: commands.Bot) -> TreeErrors:
+    """Install a ``tree.error`` handler that records every app-command error."""
+    errors = TreeErrors()
 
     @bot.tree.error
     async def on_tree_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        errors.append(error)
+        errors.add(error)
 
     return errors
 

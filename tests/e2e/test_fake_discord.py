@@ -15,7 +15,7 @@ from discord.ext import commands
 
 from soundsync_core.fakes.discord import FakeDiscord
 from soundsync_core.fakes.discord_state import DefaultWorld
-from tests.e2e.discord_harness import make_bot, record_tree_errors, running_bot
+from tests.e2e.discord_harness import TreeErrors, make_bot, record_tree_errors, running_bot
 
 
 def tiny_png() -> bytes:
@@ -110,7 +110,7 @@ class Running:
     world: DefaultWorld
     bot: TinyBot
     events: Events
-    errors: list[app_commands.AppCommandError]
+    errors: TreeErrors
 
 
 @pytest.fixture
@@ -123,6 +123,7 @@ async def running(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Running]:
         errors = record_tree_errors(bot)
         async with running_bot(fake, bot, monkeypatch):
             yield Running(fake, world, bot, events, errors)
+        assert errors.errors == [], "the bot hit errors no test expected"
 
 
 async def test_bot_sees_the_seeded_guild_and_syncs_its_commands(running: Running) -> None:
@@ -158,3 +159,94 @@ async def test_defer_then_followup_with_embed_and_png(running: Running) -> None:
     assert [a.filename for a in followup.attachments] == ["chart.png"]
     assert followup.attachments[0].content == tiny_png()
     assert running.fake.messages(world.channel.id) == [interaction.original, followup]
+
+
+async def test_button_click_edits_the_message(running: Running) -> None:
+    world = running.world
+    interaction = await running.fake.slash_command(world.member.id, world.guild.id, "vote")
+    await interaction.response()
+    message = await running.fake.next_message(world.channel.id)
+    assert message.custom_ids() == ["vote:yes", "vote:no"]
+    click = await running.fake.click_button(world.admin.id, message, "vote:yes")
+    assert (await click.response()).type == 7
+    edited = running.fake.message(message.id)
+    assert edited.content == "ada voted yes"
+    assert edited.components == []
+    assert edited.edits == 1
+
+
+async def test_user_context_menu_gets_the_target(running: Running) -> None:
+    world = running.world
+    interaction = await running.fake.user_context_menu(
+        world.admin.id, world.guild.id, "Taste profile", world.member.id
+    )
+    await interaction.response()
+    assert interaction.original is not None
+    assert interaction.original.content == "profile of Bob"
+
+
+async def test_dm_to_closed_user_is_forbidden_50007(running: Running) -> None:
+    world = running.world
+    interaction = await running.fake.slash_command(
+        world.admin.id, world.guild.id, "notify", options={"member": world.closed_dms_user.id}
+    )
+    await interaction.response()
+    [refused] = running.events.dm_refused
+    assert (refused.status, refused.code) == (403, 50007)
+    assert running.fake.dm_messages(world.closed_dms_user.id) == []
+
+
+async def test_dm_to_open_user_arrives(running: Running) -> None:
+    world = running.world
+    interaction = await running.fake.slash_command(
+        world.admin.id, world.guild.id, "notify", options={"member": world.member.id}
+    )
+    dm = await running.fake.next_dm(world.member.id)
+    assert dm.content == "Your tribe changed"
+    assert (await interaction.response()).data["content"] == "sent"
+
+
+async def test_over_limit_embed_is_rejected_50035(running: Running) -> None:
+    world = running.world
+    interaction = await running.fake.slash_command(world.member.id, world.guild.id, "huge")
+    error = await running.errors.next()
+    assert interaction.callback is None
+    assert isinstance(error, app_commands.CommandInvokeError)
+    original = error.original
+    assert isinstance(original, discord.HTTPException)
+    assert (original.status, original.code) == (400, 50035)
+    assert "In data.embeds.0.title: Must be 256 or fewer in length." in original.text
+
+
+async def test_rate_limited_send_is_retried_when_via_is_present(running: Running) -> None:
+    world = running.world
+    rule = running.fake.rate_limit("POST", "/channels/{channel_id}/messages", count=2, retry_after=0.02)
+    channel = running.bot.get_channel(world.channel.id)
+    assert isinstance(channel, discord.TextChannel)
+    sent = await channel.send("after the storm")
+    assert rule.remaining == 0
+    assert len(running.fake.faults.rate_limited) == 2
+    assert [m.id for m in running.fake.messages(world.channel.id)] == [sent.id]
+
+
+async def test_dropped_gateway_resumes_and_delivers_later_events(running: Running) -> None:
+    world, fake = running.world, running.fake
+    await fake.drop_gateway()
+    # Dispatched while the bot is away: kept for the RESUME replay.
+    interaction = await fake.slash_command(world.member.id, world.guild.id, "ping")
+    await fake.wait_gateway_live()
+    assert (await interaction.response()).data["content"] == "pong bob"
+    assert (fake.gateway.identifies, fake.gateway.resumes) == (1, 1)
+    resume = next(p for p in fake.gateway.received if p["op"] == 6)
+    assert resume["d"]["session_id"] == fake.gateway.current.session_id
+    later = await fake.slash_command(world.admin.id, world.guild.id, "ping")
+    assert (await later.response()).data["content"] == "pong ada"
+    assert running.events.resumed == 1
+
+
+async def test_slash_command_in_dm(running: Running) -> None:
+    world = running.world
+    interaction = await running.fake.slash_command(world.member.id, None, "ping")
+    assert (await interaction.response()).data["content"] == "pong bob"
+    assert "user" in interaction.payload
+    assert "member" not in interaction.payload
