@@ -32,6 +32,7 @@ from soundsync_core.fakes.discord_http import (
 from soundsync_core.fakes.discord_interactions import (
     APPLICATION_COMMAND,
     MESSAGE_COMPONENT,
+    MODAL_SUBMIT,
     FakeInteraction,
     InteractionCallback,
     InteractionFactory,
@@ -39,6 +40,7 @@ from soundsync_core.fakes.discord_interactions import (
 from soundsync_core.fakes.discord_messages import FakeMessage, MessageStore
 from soundsync_core.fakes.discord_rest import DiscordRest
 from soundsync_core.fakes.discord_state import DefaultWorld, DiscordWorld, seed_default_world
+from soundsync_core.fakes.discord_webhooks import MODAL as MODAL_CALLBACK
 from soundsync_core.fakes.discord_webhooks import InteractionRoutes
 from soundsync_core.fakes.fakelog import FakeLog
 
@@ -232,6 +234,19 @@ class FakeDiscord:
         current = self.store.by_id[message.id]
         return await self._send(MESSAGE_COMPONENT, user_id, channel.guild_id, channel.id, data, current)
 
+    async def submit_modal(self, opened_by: FakeInteraction, values: Mapping[str, str]) -> FakeInteraction:
+        """Submit the modal the bot opened in answer to ``opened_by``; ``values`` by text-input custom_id."""
+        callback = opened_by.callback
+        if callback is None or callback.type != MODAL_CALLBACK:
+            raise LookupError(f"interaction {opened_by.id} was not answered with a modal")
+        rows = [
+            {"type": 1, "components": [{"type": 4, "custom_id": custom_id, "value": value}]}
+            for custom_id, value in values.items()
+        ]
+        data = {"custom_id": callback.data["custom_id"], "components": rows}
+        guild_id, channel_id = opened_by.guild_id, opened_by.channel_id
+        return await self._send(MODAL_SUBMIT, opened_by.user_id, guild_id, channel_id, data)
+
     async def _send(
         self,
         kind: int,
@@ -268,6 +283,10 @@ class FakeDiscord:
     async def next_message(self, channel_id: int, timeout: float = 2.0) -> FakeMessage:  # noqa: ASYNC109 - per-call deadline for tests
         """The next channel message not yet returned by this method (waits for it)."""
         return await self.store.next_in_channel(channel_id, timeout)
+
+    async def wait_for_edit(self, message_id: int, edits: int = 1, timeout: float = 2.0) -> FakeMessage:  # noqa: ASYNC109
+        """Wait until a message has been edited at least ``edits`` times."""
+        return await self.store.wait_for_edit(message_id, edits, timeout)
 
     def dm_messages(self, user_id: int) -> list[FakeMessage]:
         """Every message the bot sent to a user's DM."""

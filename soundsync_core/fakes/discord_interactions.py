@@ -18,6 +18,7 @@ from soundsync_core.fakes.discord_state import EVERYONE_PERMISSIONS, DiscordWorl
 
 APPLICATION_COMMAND = 2
 MESSAGE_COMPONENT = 3
+MODAL_SUBMIT = 5
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 # Discord drops an interaction nobody acknowledged within 3 s, and its token after 15 minutes.
 ACK_DEADLINE = 3.0
@@ -58,6 +59,17 @@ class FakeInteraction:
     def channel_id(self) -> int:
         """The channel the interaction came from."""
         return int(self.payload["channel"]["id"])
+
+    @property
+    def user_id(self) -> int:
+        """Who triggered the interaction."""
+        user = self.payload["member"]["user"] if "member" in self.payload else self.payload["user"]
+        return int(user["id"])
+
+    @property
+    def guild_id(self) -> int | None:
+        """The guild it came from (None in DMs)."""
+        return int(self.payload["guild_id"]) if "guild_id" in self.payload else None
 
     @property
     def original(self) -> FakeMessage | None:

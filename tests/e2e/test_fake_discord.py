@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 import struct
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import discord
 import pytest
@@ -40,6 +42,15 @@ class VoteView(discord.ui.View):
     @discord.ui.button(label="No", custom_id="vote:no")
     async def no(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         await interaction.response.edit_message(content=f"{interaction.user.name} voted no", view=None)
+
+
+class FeedbackModal(discord.ui.Modal, title="Feedback"):
+    """A one-field modal that thanks the user with what they typed."""
+
+    text: discord.ui.TextInput = discord.ui.TextInput(label="Your thoughts", custom_id="feedback:text")
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(f"thanks: {self.text.value}", ephemeral=True)
 
 
 @dataclass
@@ -97,6 +108,17 @@ class TinyBot(commands.Bot):
         async def huge(interaction: discord.Interaction) -> None:
             await interaction.response.send_message(embed=discord.Embed(title="x" * 300))
 
+        @tree.command(description="Tell us what you think")
+        async def feedback(interaction: discord.Interaction) -> None:
+            await interaction.response.send_modal(FeedbackModal())
+
+        @tree.command(description="Work in steps")
+        async def steps(interaction: discord.Interaction) -> None:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            await interaction.edit_original_response(content="started")
+            step = await interaction.followup.send("step 1", wait=True)
+            await step.edit(content="step 2")
+
         @tree.context_menu(name="Taste profile")
         async def profile(interaction: discord.Interaction, member: discord.Member) -> None:
             await interaction.response.send_message(f"profile of {member.display_name}")
@@ -114,8 +136,8 @@ class Running:
 
 
 @pytest.fixture
-async def running(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Running]:
-    async with FakeDiscord() as fake:
+async def running(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncIterator[Running]:
+    async with FakeDiscord(log_path=tmp_path / "discord.jsonl") as fake:
         world = fake.seed_default_world()
         events = Events()
         bot = make_bot(TinyBot, events=events)
@@ -126,14 +148,19 @@ async def running(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Running]:
         assert errors.errors == [], "the bot hit errors no test expected"
 
 
-async def test_bot_sees_the_seeded_guild_and_syncs_its_commands(running: Running) -> None:
+async def test_bot_sees_the_seeded_guild_and_syncs_its_commands(running: Running, tmp_path: Path) -> None:
     guild = running.bot.get_guild(running.world.guild.id)
     assert guild is not None
     assert guild.name == "Listening Club"
     assert guild.get_channel(running.world.channel.id) is not None
     stored = {(c["type"], c["name"]) for c in running.fake.commands.global_commands}
-    chat_input = {(1, name) for name in ("ping", "report", "vote", "notify", "huge")}
+    names = ("ping", "report", "vote", "notify", "huge", "feedback", "steps")
+    chat_input = {(1, name) for name in names}
     assert stored == chat_input | {(2, "Taste profile")}
+    logged = [json.loads(line) for line in (tmp_path / "discord.jsonl").read_text().splitlines()]
+    sync = next(entry for entry in logged if entry["method"] == "PUT")
+    assert (sync["service"], sync["status"]) == ("discord", 200)
+    assert {c["name"] for c in sync["request"]} == {name for _, name in stored}
 
 
 async def test_ephemeral_reply(running: Running) -> None:
@@ -250,3 +277,25 @@ async def test_slash_command_in_dm(running: Running) -> None:
     assert (await interaction.response()).data["content"] == "pong bob"
     assert "user" in interaction.payload
     assert "member" not in interaction.payload
+
+
+async def test_modal_opens_and_its_submission_is_answered(running: Running) -> None:
+    world = running.world
+    opened = await running.fake.slash_command(world.member.id, world.guild.id, "feedback")
+    callback = await opened.response()
+    assert callback.type == 9
+    assert callback.data["title"] == "Feedback"
+    submitted = await running.fake.submit_modal(opened, {"feedback:text": "more jazz"})
+    assert (await submitted.response()).data["content"] == "thanks: more jazz"
+
+
+async def test_deferred_original_and_followup_edits(running: Running) -> None:
+    world = running.world
+    interaction = await running.fake.slash_command(world.member.id, world.guild.id, "steps")
+    assert (await interaction.response()).type == 5
+    step = await interaction.next_followup()
+    await running.fake.wait_for_edit(step.id)
+    assert step.content == "step 2"
+    original = interaction.original
+    assert original is not None
+    assert (original.content, original.ephemeral, original.data["flags"] & 128) == ("started", True, 0)
