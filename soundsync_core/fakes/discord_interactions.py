@@ -8,6 +8,7 @@ interaction.next_followup()``), and reads the original response message.
 from __future__ import annotations
 
 import asyncio
+import copy
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -146,7 +147,7 @@ class InteractionFactory:
         payload = self._base(kind, interaction_id, token, user_id, guild_id, channel_id)
         payload["data"] = data
         if message is not None:
-            payload["message"] = message.data
+            payload["message"] = copy.deepcopy(message.data)  # as it was when clicked
         interaction = FakeInteraction(
             interaction_id, token, payload, self.store, message.id if message else None
         )
