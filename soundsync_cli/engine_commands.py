@@ -1,17 +1,37 @@
-"""Engine commands: import-profiles (more: recluster, matches, export-matches, tribes)."""
+"""Engine commands: import-profiles, recluster, matches, export-matches, tribes."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
-from soundsync_cli.errors import UsageError
+import asyncpg
+
+from soundsync_cli.errors import CommandError, UsageError
+from soundsync_cli.progress import Progress
+from soundsync_cli.render import match_list_json, render_match_table, render_tribes
 from soundsync_cli.runtime import configure_logging, database_url, open_pool
+from soundsync_core.services.community_views import (
+    NoLiveRunError,
+    export_guild_matches,
+    guild_tribes,
+)
 from soundsync_core.services.importer import ImportReport, import_profiles
+from soundsync_core.services.matches import MatchLookupError, matches_for
+from soundsync_core.services.recluster import (
+    NothingToClusterError,
+    ReclusterBusyError,
+    ReclusterSummary,
+    recluster,
+)
 from soundsync_core.settings import Settings
+
+T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,6 +40,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     cmd.add_argument("file", help="JSONL file, one member per line ('-' = standard input)")
     cmd.set_defaults(handler=run_import)
+
+    cmd = sub.add_parser("recluster", help="rebuild tribes and matches, then switch them live")
+    cmd.add_argument("--guild", type=int, help="only this guild's members")
+    cmd.set_defaults(handler=run_recluster)
+
+    cmd = sub.add_parser("matches", help="a member's matches from the live run")
+    cmd.add_argument("user_id", type=int)
+    scope = cmd.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--guild", type=int, help="matches among this guild's members")
+    scope.add_argument("--global", dest="global_scope", action="store_true",
+                       help="matches among members whose visibility is 'global'")
+    cmd.add_argument("--limit", type=_positive, default=10)
+    cmd.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    cmd.set_defaults(handler=run_matches)
+
+    cmd = sub.add_parser("export-matches", help="one JSON line per member of a guild")
+    cmd.add_argument("--guild", type=int, required=True)
+    cmd.add_argument("--limit", type=_positive, default=20)
+    cmd.set_defaults(handler=run_export)
+
+    cmd = sub.add_parser("tribes", help="the taste tribes of a guild")
+    cmd.add_argument("--guild", type=int, required=True)
+    cmd.set_defaults(handler=run_tribes)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a whole number ≥ 1")
+    return value
 
 
 def _lines(path: str) -> Iterator[str]:
@@ -59,3 +109,63 @@ async def _import(settings: Settings, url: str, lines: Iterator[str]) -> ImportR
     if sys.stderr.isatty():
         print(file=sys.stderr)
     return report
+
+
+def run_recluster(args: argparse.Namespace, settings: Settings) -> int:
+    configure_logging(settings)
+    with database_url(settings) as url:
+        summary = asyncio.run(_recluster(settings, url, args.guild))
+    print(summary.text())
+    return 0
+
+
+async def _recluster(settings: Settings, url: str, guild_id: int | None) -> ReclusterSummary:
+    async with open_pool(settings, url) as pool:
+        try:
+            return await recluster(pool, guild_id=guild_id, progress=Progress("recluster"))
+        except (ReclusterBusyError, NothingToClusterError) as exc:
+            raise CommandError(str(exc)) from None
+
+
+def run_matches(args: argparse.Namespace, settings: Settings) -> int:
+    configure_logging(settings)
+    guild = None if args.global_scope else args.guild
+    with database_url(settings) as url:
+        result = asyncio.run(_with_pool(
+            settings, url, lambda pool: matches_for(pool, args.user_id, guild, args.limit)
+        ))
+    if args.json:
+        print(json.dumps(match_list_json(args.user_id, result), ensure_ascii=False))
+        return 0
+    print(render_match_table(result))
+    return 0
+
+
+def run_export(args: argparse.Namespace, settings: Settings) -> int:
+    configure_logging(settings)
+    with database_url(settings) as url:
+        asyncio.run(_with_pool(settings, url, lambda pool: _export(pool, args)))
+    return 0
+
+
+async def _export(pool: asyncpg.Pool, args: argparse.Namespace) -> None:
+    async for record in export_guild_matches(pool, args.guild, args.limit):
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def run_tribes(args: argparse.Namespace, settings: Settings) -> int:
+    configure_logging(settings)
+    with database_url(settings) as url:
+        tribes = asyncio.run(_with_pool(settings, url, lambda pool: guild_tribes(pool, args.guild)))
+    print(render_tribes(tribes))
+    return 0
+
+
+async def _with_pool(
+    settings: Settings, url: str, use: Callable[[asyncpg.Pool], Awaitable[T]]
+) -> T:
+    async with open_pool(settings, url) as pool:
+        try:
+            return await use(pool)
+        except (MatchLookupError, NoLiveRunError) as exc:
+            raise CommandError(str(exc)) from None

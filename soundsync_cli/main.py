@@ -7,7 +7,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 
-from soundsync_cli import db_commands, engine_commands
+from soundsync_cli import db_commands, demo_commands, engine_commands
 from soundsync_cli.errors import CommandError
 from soundsync_core.db.migrations import MigrationError
 from soundsync_core.db.pool import DatabaseUnavailableError
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     db_commands.register(sub)
     engine_commands.register(sub)
+    demo_commands.register(sub)
     for name, what in (
         ("web", "the web server (issue #4)"),
         ("bot", "the Discord bot (issue #5)"),

@@ -20,8 +20,19 @@ class DatabaseUnavailableError(Exception):
     """The database could not be reached after every retry."""
 
 
+def _encode_jsonb(value: object) -> bytes:
+    # Binary jsonb is a version byte (1) then the JSON text; binary lets COPY carry jsonb too.
+    return b"\x01" + json.dumps(value, ensure_ascii=False).encode()
+
+
+def _decode_jsonb(data: bytes) -> object:
+    return json.loads(data[1:])
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+    )
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 

@@ -1,0 +1,92 @@
+"""``soundsync demo``: a synthetic community imported, reclustered and matched, end to end.
+
+It needs no Discord or Spotify credentials and writes to its own database (``soundsync_demo``
+on the configured or embedded server), never to the real one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import asyncpg
+
+from soundsync_cli.errors import UsageError
+from soundsync_cli.progress import Progress
+from soundsync_cli.render import render_match_table, render_tribes
+from soundsync_cli.runtime import configure_logging, database_url, open_pool
+from soundsync_core.db.migrations import migrate
+from soundsync_core.db.pool import connect
+from soundsync_core.db.urls import mask_url, with_database
+from soundsync_core.services.community_views import guild_tribes
+from soundsync_core.services.importer import import_profiles
+from soundsync_core.services.matches import matches_for
+from soundsync_core.services.recluster import recluster
+from soundsync_core.settings import Settings
+from soundsync_core.synthetic import generate_community, jsonl_lines
+
+DEMO_DATABASE = "soundsync_demo"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    cmd = sub.add_parser("demo", help="import, recluster and match a synthetic community")
+    cmd.add_argument("--members", type=int, default=600, help="community size (default 600)")
+    cmd.add_argument("--seed", type=int, default=7)
+    cmd.set_defaults(handler=run_demo)
+
+
+def run_demo(args: argparse.Namespace, settings: Settings) -> int:
+    configure_logging(settings)
+    if args.members < 10:
+        raise UsageError("demo: --members must be at least 10")
+    with database_url(settings) as server:
+        asyncio.run(_demo(settings, server, args.members, args.seed))
+    return 0
+
+
+async def _ensure_database(server: str) -> str:
+    conn = await connect(server)
+    try:
+        exists = await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", DEMO_DATABASE
+        )
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{DEMO_DATABASE}"')
+    finally:
+        await conn.close()
+    url = with_database(server, DEMO_DATABASE)
+    conn = await connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return url
+
+
+async def _demo(settings: Settings, server: str, members: int, seed: int) -> None:
+    print(f"SoundSync demo: {members} synthetic members, no Discord or Spotify needed.")
+    url = await _ensure_database(server)
+    print(f"database: {mask_url(url)}")
+    community = generate_community(members, seed=seed)
+    async with open_pool(settings, url) as pool:
+        report = await import_profiles(pool, jsonl_lines(community.profiles))
+        print(f"1. import-profiles: {report.summary()}")
+        summary = await recluster(pool, progress=Progress("2. recluster"))
+        print(f"2. recluster: {summary.text()}")
+        guild = await _busiest_guild(pool)
+        print(f"\n3. tribes of guild {guild}:")
+        print(render_tribes(await guild_tribes(pool, guild)))
+        member = next(p for p in community.profiles if guild in p.guild_ids)
+        print(f"\n4. matches of {member.display_name} ({member.user_id}) in guild {guild}:")
+        print(render_match_table(await matches_for(pool, member.user_id, guild, limit=5)))
+    print(
+        "\nTry: soundsync matches USER_ID --guild ID, soundsync tribes --guild ID "
+        f"(with DATABASE_URL pointing at the {DEMO_DATABASE} database shown above)."
+    )
+
+
+async def _busiest_guild(pool: asyncpg.Pool) -> int:
+    async with pool.acquire() as conn:
+        return await conn.fetchval(
+            "SELECT guild_id FROM guild_members GROUP BY guild_id ORDER BY count(*) DESC LIMIT 1"
+        )

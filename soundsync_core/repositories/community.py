@@ -1,0 +1,48 @@
+"""Everything a recluster needs to know about the community, read in a handful of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from soundsync_core.repositories.profiles import load_profiles
+from soundsync_core.taste.profile import TasteProfile
+
+
+@dataclass
+class Community:
+    """Members with profiles (sorted by id), their visibility, guilds and exclusions."""
+
+    profiles: list[TasteProfile]
+    visibility: dict[int, str] = field(default_factory=dict)
+    guild_members: dict[int, list[int]] = field(default_factory=dict)
+    # (member, other): the member asked never to see other again.
+    exclusions: set[tuple[int, int]] = field(default_factory=set)
+    guild_only: int | None = None
+
+
+async def load_community(conn: asyncpg.Connection, guild_id: int | None) -> Community:
+    """Load all members with a profile, or only those of ``guild_id``."""
+    user_ids = None
+    if guild_id is not None:
+        user_ids = [r["user_id"] for r in await conn.fetch(
+            "SELECT user_id FROM guild_members WHERE guild_id = $1", guild_id
+        )]
+    profiles = await load_profiles(conn, user_ids)
+    ids = [p.user_id for p in profiles]
+    visibility = {r["user_id"]: r["visibility"] for r in await conn.fetch(
+        "SELECT user_id, visibility FROM members WHERE user_id = ANY($1::bigint[])", ids
+    )}
+    guilds: dict[int, list[int]] = {}
+    for row in await conn.fetch(
+        """SELECT guild_id, array_agg(user_id ORDER BY user_id) AS members FROM guild_members
+           WHERE user_id = ANY($1::bigint[]) AND ($2::bigint IS NULL OR guild_id = $2)
+           GROUP BY guild_id""",
+        ids, guild_id,
+    ):
+        guilds[row["guild_id"]] = list(row["members"])
+    exclusions = {(r["user_id"], r["other_id"]) for r in await conn.fetch(
+        "SELECT user_id, other_id FROM match_exclusions WHERE user_id = ANY($1::bigint[])", ids
+    )}
+    return Community(profiles, visibility, guilds, exclusions, guild_id)

@@ -1,0 +1,77 @@
+"""Read-only views of a guild's live run: its tribes and every member's matches."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+
+from soundsync_core.repositories import runs
+
+
+class NoLiveRunError(Exception):
+    """No recluster has covered that guild yet."""
+
+    def __init__(self, guild_id: int) -> None:
+        super().__init__(f"guild {guild_id} has no recluster yet — run `soundsync recluster`")
+
+
+@dataclass(frozen=True)
+class TribeView:
+    cluster: int
+    name: str
+    members_in_guild: int
+    size: int
+    top_artists: list[str]
+    top_genres: list[str]
+
+
+async def guild_tribes(pool: asyncpg.Pool, guild_id: int) -> list[TribeView]:
+    """The live run's tribes with how many of this guild's members belong to each."""
+    async with pool.acquire() as conn:
+        run_id = await runs.live_run_id(conn, guild_id)
+        if run_id is None:
+            raise NoLiveRunError(guild_id)
+        rows = await conn.fetch(
+            """SELECT c.cluster, c.name, c.size, c.top_artists, c.top_genres,
+                      count(g.user_id) AS in_guild
+               FROM cluster_centers c
+               LEFT JOIN user_clusters u ON u.run_id = c.run_id AND u.cluster = c.cluster
+               LEFT JOIN guild_members g ON g.user_id = u.user_id AND g.guild_id = $2
+               WHERE c.run_id = $1
+               GROUP BY c.cluster, c.name, c.size, c.top_artists, c.top_genres
+               ORDER BY in_guild DESC, c.cluster""",
+            run_id, guild_id,
+        )
+    return [
+        TribeView(r["cluster"], r["name"], r["in_guild"], r["size"], list(r["top_artists"]),
+                  list(r["top_genres"]))
+        for r in rows if r["in_guild"] > 0
+    ]
+
+
+async def export_guild_matches(
+    pool: asyncpg.Pool, guild_id: int, limit: int
+) -> AsyncIterator[dict]:
+    """``{"user_id", "matches": [{"user_id", "score", "reasons"}]}`` for every member, by id."""
+    async with pool.acquire() as conn:
+        run_id = await runs.live_run_id(conn, guild_id)
+        if run_id is None:
+            raise NoLiveRunError(guild_id)
+        members = await conn.fetch(
+            """SELECT u.user_id FROM user_clusters u
+               JOIN guild_members g ON g.user_id = u.user_id AND g.guild_id = $2
+               WHERE u.run_id = $1 ORDER BY u.user_id""",
+            run_id, guild_id,
+        )
+        for member in members:
+            rows = await runs.live_matches(conn, guild_id, member["user_id"], limit)
+            yield {
+                "user_id": str(member["user_id"]),
+                "matches": [
+                    {"user_id": str(r["other_id"]), "score": round(r["score"], 4),
+                     "reasons": r["reasons"]}
+                    for r in rows
+                ],
+            }

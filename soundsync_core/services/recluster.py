@@ -1,0 +1,159 @@
+"""``recluster``: rebuild every member's vector, tribes and top matches, then switch live.
+
+Flow: take the cross-process lock → discard runs a crashed process left behind → record a
+``running`` run → load the community → compute (in an executor: CPU work never runs on the
+event loop) → COPY the run's rows → switch it live in one transaction → prune old runs.
+Readers only ever see complete runs; a failure leaves the previous run serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from soundsync_core.repositories import runs
+from soundsync_core.repositories.community import load_community
+from soundsync_core.services.run_compute import RunResult, compute_run
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str, int, int], None]
+MATCHES_PER_MEMBER = 20
+
+
+class ReclusterBusyError(Exception):
+    """Another recluster holds the lock (in this process or another one)."""
+
+    def __init__(self) -> None:
+        super().__init__("a recluster is already running; try again when it has finished")
+
+
+class NothingToClusterError(Exception):
+    """No member in the requested scope has a profile yet."""
+
+
+@dataclass(frozen=True)
+class ReclusterSummary:
+    """What a finished run did, for the CLI and the admin command."""
+
+    run_id: int
+    members: int
+    k: int
+    tribes: list[str]
+    seconds: float
+    scopes: int
+    matches: int
+    stages: dict[str, float] = field(default_factory=dict)
+
+    def text(self) -> str:
+        return (
+            f"run {self.run_id}: {self.members} members, k={self.k} tribes "
+            f"({', '.join(self.tribes[:6])}{'…' if len(self.tribes) > 6 else ''}), "
+            f"{self.matches} matches in {self.scopes} scope(s), {self.seconds:.1f}s"
+        )
+
+
+async def recluster(
+    pool: asyncpg.Pool,
+    *,
+    guild_id: int | None = None,
+    matches_per_member: int = MATCHES_PER_MEMBER,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    executor: Executor | None = None,
+) -> ReclusterSummary:
+    """Run one recluster for every guild (or just ``guild_id``) and switch it live."""
+    started = time.monotonic()
+    report = progress or (lambda stage, done, total: None)
+    async with pool.acquire() as conn:
+        if not await runs.try_lock_recluster(conn):
+            raise ReclusterBusyError()
+        try:
+            dropped = await runs.discard_dead_runs(conn)
+            if dropped:
+                log.warning("discarded %d run(s) left behind by a crashed recluster", dropped)
+            return await _run_locked(
+                conn, guild_id, matches_per_member, seed, report, executor, started
+            )
+        finally:
+            await runs.unlock_recluster(conn)
+
+
+async def _run_locked(
+    conn: asyncpg.Connection,
+    guild_id: int | None,
+    matches_per_member: int,
+    seed: int,
+    report: ProgressCallback,
+    executor: Executor | None,
+    started: float,
+) -> ReclusterSummary:
+    stages: dict[str, float] = {}
+    mark = time.monotonic()
+    report("loading", 0, 1)
+    community = await load_community(conn, guild_id)
+    if not community.profiles:
+        scope = f"guild {guild_id}" if guild_id else "the community"
+        raise NothingToClusterError(f"no member of {scope} has a profile yet")
+    report("loading", 1, 1)
+    stages["load"] = time.monotonic() - mark
+    params = {"seed": seed, "matches_per_member": matches_per_member}
+    run_id = await runs.start_run(conn, guild_id, params)
+    try:
+        mark = time.monotonic()
+        loop = asyncio.get_running_loop()
+        result: RunResult = await loop.run_in_executor(
+            executor, lambda: compute_run(community, matches_per_member, seed, report)
+        )
+        stages["compute"] = time.monotonic() - mark
+        mark = time.monotonic()
+        await _write(conn, run_id, result, report)
+        stages["write"] = time.monotonic() - mark
+        metrics = {**result.metrics, "members": len(community.profiles), "stages": stages}
+        await runs.switch_live(conn, run_id, result.scopes, result.k, metrics)
+        await runs.prune_old_runs(conn)
+    except BaseException as exc:
+        # Also on cancellation: the run must not stay "running" with half its rows.
+        await asyncio.shield(runs.fail_run(conn, run_id, f"{type(exc).__name__}: {exc}"))
+        raise
+    return ReclusterSummary(
+        run_id=run_id,
+        members=len(community.profiles),
+        k=result.k,
+        tribes=[t.name for t in result.tribes],
+        seconds=time.monotonic() - started,
+        scopes=len(result.scopes),
+        matches=len(result.match_rows),
+        stages=stages,
+    )
+
+
+async def _write(
+    conn: asyncpg.Connection, run_id: int, result: RunResult, report: ProgressCallback
+) -> None:
+    report("writing", 0, 3)
+    await runs.copy_rows(
+        conn, "cluster_centers",
+        ("run_id", "cluster", "size", "name", "top_artists", "top_genres", "center",
+         "artist_weights"),
+        [(run_id, *row) for row in result.center_rows],
+    )
+    report("writing", 1, 3)
+    await runs.copy_rows(
+        conn, "user_clusters",
+        ("run_id", "user_id", "cluster", "distance", "map_x", "map_y"),
+        [(run_id, *row) for row in result.member_rows],
+    )
+    report("writing", 2, 3)
+    await runs.copy_rows(
+        conn, "matches",
+        ("run_id", "scope_id", "user_id", "rank", "other_id", "score", "reasons"),
+        [(run_id, *row) for row in result.match_rows],
+    )
+    report("writing", 3, 3)
