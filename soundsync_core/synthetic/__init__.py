@@ -17,10 +17,12 @@ from soundsync_core.synthetic._community import (
     track_id,
 )
 from soundsync_core.synthetic._jsonl import jsonl_lines, profile_record, write_jsonl
+from soundsync_core.synthetic._listening import ListeningModel
 
 __all__ = [
     "MAIN_TASTE_SHARE",
     "SPOTIFY_TOP_LIMIT",
+    "ListeningModel",
     "SyntheticCommunity",
     "artist_id",
     "generate_community",

@@ -14,6 +14,7 @@ import numpy as np
 
 from soundsync_core.synthetic._catalogue import Catalogue, build_catalogue
 from soundsync_core.synthetic._listening import (
+    ListeningModel,
     Tastes,
     TopLists,
     sample_artists,
@@ -124,26 +125,28 @@ def generate_community(
     playcount_fraction: float = 0.3,
     genre_fraction: float = 0.6,
     no_tracks_fraction: float = 0.15,
-    zipf_exponent: float = 1.0,
+    artists_per_group: int = 400,
+    model: ListeningModel | None = None,
 ) -> SyntheticCommunity:
     """Draw a deterministic synthetic community of ``n_members`` (same seed → same community).
 
-    ``n_groups`` defaults to about sqrt(n)/2.5 (4…40); ``n_guilds`` to about n/100 (3…64).
+    ``n_groups`` defaults to about n/40 (4…80); ``n_guilds`` to about n/100 (3…64).
     The fractions say which share of members/artists shows each optional field.
     """
     if n_members < 1:
         raise ValueError("n_members must be at least 1")
     rng = np.random.default_rng(seed)
-    n_groups = n_groups or int(np.clip(round(np.sqrt(n_members) / 2.5), 4, 40))
+    n_groups = n_groups or int(np.clip(round(n_members / 40), 4, 80))
+    model = model or ListeningModel()
     catalogue = build_catalogue(
-        rng, n_groups, n_pop=300, per_group=150, tracks_per_artist=8,
+        rng, n_groups, n_pop=300, per_group=artists_per_group, tracks_per_artist=8,
         genre_fraction=genre_fraction, feature_coverage=0.9,
     )  # fmt: skip
     tastes = sample_tastes(rng, n_members, n_groups)
     lengths = sample_lengths(rng, n_members)
-    artists = sample_artists(rng, catalogue, tastes, lengths, zipf_exponent=zipf_exponent)
+    artists = sample_artists(rng, catalogue, tastes, lengths, model)
     track_lengths = _track_lengths(rng, np.diff(artists.ptr), no_tracks_fraction)
-    tracks = sample_tracks(rng, catalogue, artists, track_lengths, zipf_exponent=zipf_exponent)
+    tracks = sample_tracks(rng, catalogue, artists, track_lengths, model)
     scale = rng.lognormal(np.log(15.0), 0.7, size=n_members)
     return SyntheticCommunity(
         seed=seed,

@@ -1,0 +1,1 @@
+"""Benchmarks behind ``soundsync bench …``; each writes its own section of BENCHMARKS.md."""
