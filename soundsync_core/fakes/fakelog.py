@@ -15,15 +15,12 @@ from aiohttp import web
 
 _write_lock = threading.Lock()
 # What a handler parsed from the request (e.g. a multipart body's ``payload_json`` and file
-# names), logged instead of the raw body. The plain string key is still read for older fakes.
+# names), logged instead of the raw body.
 LOGGED_REQUEST = web.RequestKey("fake_log_request", object)
-_LEGACY_KEY = "fake_log_request"
 
 
 def _parsed_by_handler(request: web.Request) -> Any:
-    if LOGGED_REQUEST in request:
-        return request[LOGGED_REQUEST]
-    return request.get(_LEGACY_KEY)
+    return request.get(LOGGED_REQUEST)
 
 
 def _decode(body: bytes, content_type: str) -> Any:

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from soundsync_core.fakes.fakelog import LOGGED_REQUEST
 from soundsync_core.fakes.spotify_state import REFRESH_TOKEN_SECONDS, SpotifyState, TokenGrant
 
 STATE_KEY: web.AppKey[SpotifyState] = web.AppKey("spotify_state", SpotifyState)
@@ -79,7 +80,7 @@ async def authorize_decision(request: web.Request) -> web.Response:
     form = dict(await request.post())
     params = {**request.query, **form}
     _check_client(state, params)
-    request["fake_log_request"] = {k: v for k, v in params.items() if k != "code_challenge"}
+    request[LOGGED_REQUEST] = {k: v for k, v in params.items() if k != "code_challenge"}
     redirect_uri, client_state = str(params["redirect_uri"]), str(params.get("state", ""))
     if params.get("decision") != "approve":
         raise _redirect(redirect_uri, error="access_denied", state=client_state)
@@ -190,7 +191,7 @@ async def token(request: web.Request) -> web.Response:
     """POST /api/token: authorization_code and refresh_token grants."""
     state = request.app[STATE_KEY]
     form = await request.post()
-    request["fake_log_request"] = {
+    request[LOGGED_REQUEST] = {
         k: ("<redacted>" if k in _SECRET_FIELDS else v) for k, v in form.items()
     }
     try:
