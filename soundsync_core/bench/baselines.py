@@ -89,6 +89,15 @@ def _rank_blocks(
     return out
 
 
+def random_order(profiles: Sequence[TasteProfile], k: int) -> dict[int, list[int]]:
+    """Chance level: k other members drawn at random (fixed seed)."""
+    ids = np.array([p.user_id for p in profiles])
+    rng = np.random.default_rng(0)
+    scores = rng.random((len(ids), len(ids)))
+    np.fill_diagonal(scores, -np.inf)
+    return {int(ids[row]): ids[best].tolist() for row, best in enumerate(_top_k(scores, k))}
+
+
 def _blocks(n: int) -> Iterator[tuple[int, int]]:
     for start in range(0, n, _BLOCK_ROWS):
         yield start, min(start + _BLOCK_ROWS, n)
@@ -128,7 +137,7 @@ def seed_method(
     could not run on NaN; the mean is the least harmful fill — zero would mean 0 dB loudness).
     Only members of one's own cluster are ever recommended, nearest in PCA space first.
     """
-    embedding, labels = _seed_clusters(seed_vectors(profiles), n_components)
+    embedding, labels = seed_clusters(profiles, n_components=n_components)
     ids = np.array([p.user_id for p in profiles])
     rng = np.random.default_rng(0)
     out: dict[int, list[int]] = {}
@@ -142,7 +151,11 @@ def seed_method(
     return out
 
 
-def _seed_clusters(vectors: np.ndarray, n_components: int) -> tuple[np.ndarray, np.ndarray]:
+def seed_clusters(
+    profiles: Sequence[TasteProfile], *, n_components: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    """The seed's PCA embedding and KMeans(6) label of every member, in ``profiles`` order."""
+    vectors = seed_vectors(profiles)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # nanmean of an all-missing slot
         means = np.nan_to_num(np.nanmean(vectors, axis=0))

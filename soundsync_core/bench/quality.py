@@ -14,7 +14,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from soundsync_core.bench.baselines import Recommender, cosine, jaccard, seed_method
+from soundsync_core.bench.baselines import (
+    Recommender,
+    cosine,
+    jaccard,
+    random_order,
+    seed_method,
+)
 from soundsync_core.bench.metrics import RankingScore, precision_recall_at_k, relevant_members
 from soundsync_core.synthetic import SyntheticCommunity, generate_community
 from soundsync_core.taste.profile import TasteProfile
@@ -45,9 +51,10 @@ def default_methods() -> dict[str, Recommender]:
     """Method name → recommender, the product first."""
     return {
         PRODUCT: product,
-        "seed (5 tracks x 5 features, PCA, KMeans(6), same cluster)": seed_method,
+        "seed: PCA + KMeans(6), same cluster": seed_method,
         "Jaccard of artist sets": jaccard,
         "cosine of binary artist vectors": cosine,
+        "random (chance level)": random_order,
     }
 
 
@@ -167,8 +174,8 @@ def format_markdown(report: QualityReport) -> str:
 
 def _definitions(k: int, seeds: int) -> list[str]:
     return [
-        f"- Mean ± standard deviation over {seeds} synthetic communities (seeds 0…{seeds - 1}) "
-        "per size; global scope (every member may match every other).",
+        f"- Mean ± standard deviation over {seeds} synthetic community(ies) per size "
+        f"(seeds 0…{seeds - 1}); global scope (every member may match every other).",
         "- Relevant = another member sharing at least one planted main taste group "
         "(a taste carrying ≥ 1/3 of the member's tastes).",
         f"- P@{k} = relevant among the first {k} / {k} (missing entries count as misses); "

@@ -1,0 +1,66 @@
+"""``soundsync bench …``: benchmarks that print a markdown table and may update BENCHMARKS.md.
+
+Add a bench as a sibling of ``quality``: a parser in :func:`register` and a handler here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from soundsync_core.bench.quality import Progress, format_markdown, run_quality
+from soundsync_core.bench.report import write_section
+from soundsync_core.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    bench = sub.add_parser("bench", help="run a benchmark (quality, …)")
+    benches = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    quality = benches.add_parser(
+        "quality", help="precision/recall@10 of the matcher vs baselines on synthetic communities"
+    )
+    quality.add_argument(
+        "--sizes", type=_sizes, default=(300, 1000), help="community sizes (default 300,1000)"
+    )
+    quality.add_argument("--seeds", type=_positive, default=3, help="communities per size")
+    quality.add_argument("--k", type=_positive, default=10, help="list length scored (10)")
+    quality.add_argument(
+        "--write", type=Path, metavar="BENCHMARKS.md", help="also update this markdown file"
+    )
+    quality.set_defaults(handler=run_quality_bench)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(_positive(part) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"comma-separated member counts, got {text!r}") from exc
+    if not sizes or min(sizes) < 2:
+        raise argparse.ArgumentTypeError("each size must be at least 2 members")
+    return sizes
+
+
+def run_quality_bench(args: argparse.Namespace, settings: Settings) -> int:
+    report = run_quality(args.sizes, args.seeds, k=args.k, progress=_progress())
+    table = format_markdown(report)
+    print(table, end="")
+    if args.write is not None:
+        title = f"Matching quality (`soundsync bench quality`, P@{args.k} / R@{args.k})"
+        write_section(args.write, "quality", title, table)
+        print(f"updated {args.write}", file=sys.stderr)
+    return 0
+
+
+def _progress() -> Progress | None:
+    # Progress only for a person watching: redirected runs (CI, files) stay quiet.
+    if not sys.stderr.isatty():
+        return None
+    return lambda message: print(f"… {message}", file=sys.stderr, flush=True)
