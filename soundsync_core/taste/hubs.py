@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from soundsync_core.taste.neighbours import Progress, neighbours
-from soundsync_core.taste.similarity import TasteVectors
+from soundsync_core.taste.similarity import TasteVectors, block_scores, member_slice
 
 HUB_NEIGHBOURS = 10
 
@@ -47,3 +47,16 @@ def radii_from(raw: np.ndarray, others: np.ndarray) -> np.ndarray:
 def corrected(raw: np.ndarray, radius_i: np.ndarray, radius_j: np.ndarray) -> np.ndarray:
     """CSLS score ``2·raw − r_i − r_j`` (element-wise)."""
     return 2.0 * np.asarray(raw) - np.asarray(radius_i) - np.asarray(radius_j)
+
+
+def radii_of(vectors: TasteVectors, members: np.ndarray) -> np.ndarray:
+    """Exact ``r_i`` for a few members against the whole population (live scoring)."""
+    members = np.asarray(members, dtype=np.int64)
+    everyone = member_slice(vectors, np.arange(vectors.n_members))
+    raw = block_scores(vectors, member_slice(vectors, members), everyone)
+    raw[np.arange(len(members)), members] = -np.inf
+    k = min(HUB_NEIGHBOURS, vectors.n_members - 1)
+    if k < 1:
+        return np.zeros(len(members), dtype=np.float32)
+    top = -np.partition(-raw, k - 1, axis=1)[:, :k]
+    return top.mean(axis=1).astype(np.float32)

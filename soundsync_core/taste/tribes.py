@@ -32,7 +32,7 @@ from soundsync_core.taste.vectors import ItemView, artist_entries
 MIN_MEMBERS_FOR_TRIBES = 6
 MAX_TRIBES = 20
 MINIBATCH_ABOVE = 20_000
-SILHOUETTE_SAMPLE = 3_000
+SILHOUETTE_SAMPLE = 2_000
 PROFILE_SIZE = 100
 TOP_ITEMS = 10
 MIN_SUPPORT_SHARE = 0.1
@@ -82,7 +82,7 @@ def choose_k(embedding: np.ndarray, *, seed: int = 0) -> tuple[int, float | None
         return 1, None
     best_k, best_score = 1, -1.0
     for k in range(2, high + 1):
-        labels = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(sample)
+        labels = KMeans(n_clusters=k, n_init=2, random_state=seed).fit_predict(sample)
         if len(np.unique(labels)) < 2:
             continue
         score = float(silhouette_score(sample, labels, metric="cosine"))
@@ -141,9 +141,7 @@ def describe_tribes(
     return tuple(tribes)
 
 
-def _item_stats(
-    onehot: sp.csr_matrix, view: ItemView, sizes: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _item_stats(onehot: sp.csr_matrix, view: ItemView, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(members of each tribe having each item: k × items, population share per item)."""
     has = view.matrix.copy()
     has.data[:] = 1.0
@@ -192,7 +190,8 @@ def _profile(mean_row: np.ndarray, ids: np.ndarray) -> dict[str, float]:
 
 def assign_to_tribe(profile: TasteProfile, tribes: Sequence[Tribe]) -> int | None:
     """Tribe id whose artist profile is closest (cosine) to a late joiner; None if no overlap."""
-    weights = {e.item: e.weight for e in artist_entries(profile)}
+    ids, _, entry_weights = artist_entries(profile)
+    weights = dict(zip(ids, entry_weights, strict=True))
     norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
     best_id, best = None, 0.0
     for tribe in tribes:

@@ -49,15 +49,17 @@ class ItemView:
         return {item: col for col, item in enumerate(self.ids)}
 
 
-@dataclass(frozen=True)
-class _Entry:
-    item: str
-    rank: int
-    weight: float
+# A member's weighted items as parallel lists (ids, ranks, weights): plain lists, because this
+# runs once per member per view and must stay fast for 100k members.
+Entries = tuple[list[str], list[int], list[float]]
+
+_RANK_WEIGHTS = [0.0, *(1.0 / math.log2(r + 1) for r in range(1, MAX_ITEMS_PER_VIEW + 1))]
 
 
 def rank_weight(rank: int) -> float:
     """DCG discount ``1 / log2(rank + 1)``: 1.0 for the favourite, 0.5 for rank 3."""
+    if 0 < rank < len(_RANK_WEIGHTS):
+        return _RANK_WEIGHTS[rank]
     return 1.0 / math.log2(max(rank, 1) + 1)
 
 
@@ -66,57 +68,66 @@ def count_factors(counts: Sequence[int | None]) -> list[float]:
     known = [c for c in counts if c is not None and c > 0]
     if not known:
         return [1.0] * len(counts)
-    top = math.log1p(max(known))
+    top = math.log1p(max(known)) or 1.0
     factors = {c: math.log1p(c) / top for c in set(known)}
     fill = sum(factors[c] for c in known) / len(known)
     return [factors[c] if c is not None and c > 0 else fill for c in counts]
 
 
-def _weighted(items: Iterable[RankedArtist | RankedTrack]) -> list[_Entry]:
+def _weighted(items: Iterable[RankedArtist | RankedTrack]) -> Entries:
     """Deduplicate by id (best rank wins), cap the list, and weight each item."""
     seen: set[str] = set()
-    kept: list[RankedArtist | RankedTrack] = []
-    for item in sorted(items, key=lambda it: it.rank):
+    ids: list[str] = []
+    ranks: list[int] = []
+    counts: list[int | None] = []
+    for item in sorted(items, key=_by_rank):
         if item.id not in seen:
             seen.add(item.id)
-            kept.append(item)
-        if len(kept) == MAX_ITEMS_PER_VIEW:
-            break
-    factors = count_factors([it.playcount for it in kept])
-    return [
-        _Entry(it.id, it.rank, rank_weight(it.rank) * f)
-        for it, f in zip(kept, factors, strict=True)
-    ]
+            ids.append(item.id)
+            ranks.append(item.rank)
+            counts.append(item.playcount)
+            if len(ids) == MAX_ITEMS_PER_VIEW:
+                break
+    weights = [rank_weight(r) for r in ranks]
+    if any(c is not None for c in counts):
+        weights = [w * f for w, f in zip(weights, count_factors(counts), strict=True)]
+    return ids, ranks, weights
 
 
-def artist_entries(profile: TasteProfile) -> list[_Entry]:
+def _by_rank(item: RankedArtist | RankedTrack) -> int:
+    return item.rank
+
+
+def artist_entries(profile: TasteProfile) -> Entries:
     """The member's weighted artists; falls back to the artists of their tracks when empty."""
     if profile.artists:
         return _weighted(profile.artists)
     artists_of = {t.id: t.artist_ids for t in profile.tracks}
     derived: dict[str, float] = {}
-    for entry in _weighted(profile.tracks):
-        for artist_id in artists_of[entry.item]:
-            derived[artist_id] = derived.get(artist_id, 0.0) + entry.weight
+    for track_id, _, weight in zip(*_weighted(profile.tracks), strict=True):
+        for artist_id in artists_of[track_id]:
+            derived[artist_id] = derived.get(artist_id, 0.0) + weight
     ordered = sorted(derived.items(), key=lambda kv: -kv[1])
-    return [_Entry(a, rank, w) for rank, (a, w) in enumerate(ordered, start=1)]
+    return [a for a, _ in ordered], list(range(1, len(ordered) + 1)), [w for _, w in ordered]
 
 
-def track_entries(profile: TasteProfile) -> list[_Entry]:
+def track_entries(profile: TasteProfile) -> Entries:
     """The member's weighted tracks."""
     return _weighted(profile.tracks)
 
 
-def genre_entries(profile: TasteProfile) -> list[_Entry]:
+def genre_entries(profile: TasteProfile) -> Entries:
     """Genres weighted by the summed weights of the member's artists that carry them."""
-    genres_of = {a.id: a.genres for a in profile.artists}
+    genres_of = {a.id: a.genres for a in profile.artists if a.genres}
+    if not genres_of:
+        return [], [], []
     weight: dict[str, float] = {}
     best_rank: dict[str, int] = {}
-    for entry in artist_entries(profile):
-        for genre in genres_of.get(entry.item, ()):
-            weight[genre] = weight.get(genre, 0.0) + entry.weight
-            best_rank[genre] = min(best_rank.get(genre, entry.rank), entry.rank)
-    return [_Entry(g, best_rank[g], w) for g, w in weight.items()]
+    for artist_id, rank, artist_weight in zip(*artist_entries(profile), strict=True):
+        for genre in genres_of.get(artist_id, ()):
+            weight[genre] = weight.get(genre, 0.0) + artist_weight
+            best_rank[genre] = min(best_rank.get(genre, rank), rank)
+    return list(weight), [best_rank[g] for g in weight], list(weight.values())
 
 
 def smooth_idf(df: np.ndarray, n_members: int) -> np.ndarray:
@@ -131,22 +142,22 @@ def _l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def build_view(
-    name: str, profiles: Sequence[TasteProfile], entries: Callable[[TasteProfile], list[_Entry]]
+    name: str, profiles: Sequence[TasteProfile], entries: Callable[[TasteProfile], Entries]
 ) -> ItemView:
     """Build one view: weights → IDF over members having the view → L2-normalised rows."""
     column: dict[str, int] = {}
-    rows: list[int] = []
+    lengths: list[int] = []
     cols: list[int] = []
     weights: list[float] = []
     ranks: list[int] = []
-    for row, profile in enumerate(profiles):
-        for entry in entries(profile):
-            rows.append(row)
-            cols.append(column.setdefault(entry.item, len(column)))
-            weights.append(entry.weight)
-            ranks.append(entry.rank)
+    for profile in profiles:
+        ids, item_ranks, item_weights = entries(profile)
+        lengths.append(len(ids))
+        cols.extend([column.setdefault(item, len(column)) for item in ids])
+        weights.extend(item_weights)
+        ranks.extend(item_ranks)
     shape = (len(profiles), len(column))
-    r = np.asarray(rows, dtype=np.int64)
+    r = np.repeat(np.arange(len(profiles), dtype=np.int64), lengths)
     c = np.asarray(cols, dtype=np.int64)
     raw = sp.csr_matrix((np.asarray(weights, dtype=np.float32), (r, c)), shape=shape)
     rank_m = sp.csr_matrix((np.asarray(ranks, dtype=np.float32), (r, c)), shape=shape)
@@ -154,9 +165,9 @@ def build_view(
     df = np.bincount(c, minlength=shape[1])
     idf = smooth_idf(df, int(present.sum()))
     matrix = _l2_rows(sp.csr_matrix(raw @ sp.diags(idf), dtype=np.float32))
-    ids = np.empty(len(column), dtype=object)
-    ids[:] = list(column)
-    return ItemView(name, matrix, rank_m, ids, idf, present)
+    ids_array = np.empty(len(column), dtype=object)
+    ids_array[:] = list(column)
+    return ItemView(name, matrix, rank_m, ids_array, idf, present)
 
 
 def build_item_views(profiles: Sequence[TasteProfile]) -> dict[str, ItemView]:
