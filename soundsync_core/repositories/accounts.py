@@ -1,0 +1,176 @@
+"""Linked listening accounts: encrypted tokens, status, ingestion bookkeeping.
+
+Tokens only ever reach the database as Fernet ciphertext from the :class:`TokenVault`; this
+module is the one place that reads or writes ``accounts`` rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from soundsync_core.security.vault import TokenVault
+from soundsync_core.sources.spotify_auth import SpotifyTokens
+
+ACTIVE = "active"
+EXPIRED = "expired"
+NOT_ALLOWLISTED = "not_allowlisted"
+ERROR = "error"
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    """What the bot shows about a member's link (no secrets)."""
+
+    user_id: int
+    source: str
+    status: str
+    status_detail: str | None
+    external_name: str | None
+    authorized_at: datetime | None
+    last_ingested_at: datetime | None
+
+    @property
+    def usable(self) -> bool:
+        """True when the link works and the member need not do anything."""
+        return self.status == ACTIVE
+
+
+async def upsert_member(
+    conn: asyncpg.Connection, user_id: int, guild_id: int | None = None
+) -> None:
+    """Make sure the member (and their guild membership, when known) exists."""
+    await conn.execute(
+        "INSERT INTO members (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING", user_id
+    )
+    if guild_id is not None:
+        await conn.execute(
+            "INSERT INTO guild_members (guild_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            guild_id, user_id,
+        )
+
+
+def _expires(tokens: SpotifyTokens) -> datetime:
+    return datetime.fromtimestamp(tokens.expires_at, UTC)
+
+
+async def store_link(
+    conn: asyncpg.Connection,
+    vault: TokenVault,
+    user_id: int,
+    source: str,
+    tokens: SpotifyTokens,
+    *,
+    external_id: str | None,
+    external_name: str | None,
+) -> None:
+    """A new (or renewed) link: encrypted tokens, status active, six-month clock restarted."""
+    await conn.execute(
+        """INSERT INTO accounts (user_id, source, external_id, external_name, access_token_enc,
+                                 refresh_token_enc, token_expires_at, authorized_at, scope, status,
+                                 status_detail)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, 'active', NULL)
+           ON CONFLICT (user_id, source) DO UPDATE
+           SET external_id = EXCLUDED.external_id, external_name = EXCLUDED.external_name,
+               access_token_enc = EXCLUDED.access_token_enc,
+               refresh_token_enc = EXCLUDED.refresh_token_enc,
+               token_expires_at = EXCLUDED.token_expires_at, authorized_at = now(),
+               scope = EXCLUDED.scope, status = 'active', status_detail = NULL""",
+        user_id, source, external_id, external_name, vault.encrypt(tokens.access_token),
+        vault.encrypt(tokens.refresh_token), _expires(tokens), tokens.scope,
+    )
+
+
+async def update_tokens(
+    conn: asyncpg.Connection, vault: TokenVault, user_id: int, source: str, tokens: SpotifyTokens
+) -> None:
+    """Store refreshed tokens (the refresh token may be the old one, kept by the adapter)."""
+    await conn.execute(
+        """UPDATE accounts SET access_token_enc = $3, refresh_token_enc = $4, token_expires_at = $5
+           WHERE user_id = $1 AND source = $2""",
+        user_id, source, vault.encrypt(tokens.access_token), vault.encrypt(tokens.refresh_token),
+        _expires(tokens),
+    )
+
+
+async def load_tokens(
+    conn: asyncpg.Connection, vault: TokenVault, user_id: int, source: str
+) -> SpotifyTokens | None:
+    """The member's decrypted tokens, or None when there are none to use."""
+    row = await conn.fetchrow(
+        """SELECT access_token_enc, refresh_token_enc, token_expires_at, scope FROM accounts
+           WHERE user_id = $1 AND source = $2 AND refresh_token_enc IS NOT NULL""",
+        user_id, source,
+    )
+    if row is None:
+        return None
+    return SpotifyTokens(
+        access_token=vault.decrypt(row["access_token_enc"]),
+        refresh_token=vault.decrypt(row["refresh_token_enc"]),
+        expires_at=row["token_expires_at"].timestamp(),
+        scope=row["scope"] or "",
+    )
+
+
+async def set_status(
+    conn: asyncpg.Connection,
+    user_id: int,
+    source: str,
+    status: str,
+    detail: str | None = None,
+    *,
+    forget_tokens: bool = False,
+) -> None:
+    """Record a status change (creating the row if needed); dead tokens may be forgotten."""
+    await conn.execute(
+        """INSERT INTO accounts (user_id, source, status, status_detail) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (user_id, source) DO UPDATE
+           SET status = EXCLUDED.status, status_detail = EXCLUDED.status_detail,
+               access_token_enc = CASE WHEN $5 THEN NULL ELSE accounts.access_token_enc END,
+               refresh_token_enc = CASE WHEN $5 THEN NULL ELSE accounts.refresh_token_enc END""",
+        user_id, source, status, detail, forget_tokens,
+    )
+
+
+async def mark_ingested(conn: asyncpg.Connection, user_id: int, source: str) -> None:
+    """The member's profile for ``source`` was just stored."""
+    await conn.execute(
+        "UPDATE accounts SET last_ingested_at = now() WHERE user_id = $1 AND source = $2",
+        user_id, source,
+    )
+
+
+async def stale_accounts(
+    conn: asyncpg.Connection, source: str, older_than: timedelta, limit: int
+) -> list[int]:
+    """Active members whose profile is older than ``older_than`` (never ingested first)."""
+    rows = await conn.fetch(
+        """SELECT user_id FROM accounts
+           WHERE source = $1 AND status = 'active' AND refresh_token_enc IS NOT NULL
+             AND (last_ingested_at IS NULL OR last_ingested_at < now() - $2::interval)
+           ORDER BY last_ingested_at NULLS FIRST, user_id LIMIT $3""",
+        source, older_than, limit,
+    )
+    return [r["user_id"] for r in rows]
+
+
+async def guild_ids(conn: asyncpg.Connection, user_id: int) -> tuple[int, ...]:
+    """The guilds the member is known in."""
+    rows = await conn.fetch(
+        "SELECT guild_id FROM guild_members WHERE user_id = $1 ORDER BY guild_id", user_id
+    )
+    return tuple(r["guild_id"] for r in rows)
+
+
+async def account_status(
+    conn: asyncpg.Connection, user_id: int, source: str = "spotify"
+) -> AccountStatus | None:
+    """The member's link status for ``source`` (None = never linked)."""
+    row = await conn.fetchrow(
+        """SELECT user_id, source, status, status_detail, external_name, authorized_at,
+                  last_ingested_at FROM accounts WHERE user_id = $1 AND source = $2""",
+        user_id, source,
+    )
+    return None if row is None else AccountStatus(**dict(row))

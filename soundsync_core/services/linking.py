@@ -1,0 +1,228 @@
+"""Linking a member's Spotify account: the use cases behind ``/link`` and ``/callback``.
+
+1. :func:`start_link` (bot ``/link``, ``soundsync link-url``): a one-time state bound to the
+   member, and the URL of our web ``/link`` page.
+2. :meth:`LinkingService.authorize_url` (web ``GET /link``): Spotify's authorize URL for that
+   state (auth-code + PKCE S256, scope ``user-top-read``, the exact redirect URI).
+3. :meth:`LinkingService.finish_link` (web ``GET /callback``): state → token exchange →
+   ingestion → one transaction with the encrypted tokens, the profile and the NOTIFY.
+
+Nothing is half-written: either the whole link commits or nothing member-owned does (the
+shared audio-feature cache aside). When nothing was written the state is released, so the
+member's link keeps working for its ten minutes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+
+from soundsync_core.repositories import accounts
+from soundsync_core.security.states import (
+    LinkRequest,
+    StateError,
+    consume_state,
+    create_state,
+    release_state,
+)
+from soundsync_core.security.vault import TokenVault
+from soundsync_core.services import ingestion, notifications
+from soundsync_core.services.ingestion import SOURCE, GenreCache, spotify_error_status
+from soundsync_core.services.notifications import LinkEvent
+from soundsync_core.settings import Settings
+from soundsync_core.sources.errors import (
+    SpotifyError,
+    SpotifyNotAllowlisted,
+    SpotifyRateLimited,
+    SpotifyUpstreamError,
+)
+from soundsync_core.sources.spotify_auth import SpotifyTokens, code_challenge, new_code_verifier
+from soundsync_core.sources.spotify_gateway import SpotifyGateway
+
+log = logging.getLogger(__name__)
+
+# Outcomes of a callback (the web app picks the page and the HTTP status from them).
+LINKED = "linked"                   # tokens + profile stored
+PENDING = "pending"                 # tokens stored; Spotify busy, profile fetched later
+CANCELLED = "cancelled"             # the member pressed Cancel on Spotify
+BAD_STATE = "bad_state"             # missing / unknown / expired / reused / tampered state
+BAD_REQUEST = "bad_request"         # no code, or Spotify reported another authorize error
+EXCHANGE_FAILED = "exchange_failed"  # the token endpoint failed: nothing written
+NOT_ALLOWLISTED = "not_allowlisted"  # development-mode app, member not on the allowlist
+SPOTIFY_FAILED = "spotify_failed"   # the Web API refused the new login: nothing written
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """What a callback achieved. Never holds a token; ``message`` is safe to show."""
+
+    outcome: str
+    user_id: int | None = None
+    guild_id: int | None = None
+    spotify_name: str = ""
+    top_artists: tuple[str, ...] = ()
+    message: str = ""
+    spotify_errors: tuple[str, ...] = ()
+    quota_exceeded: bool = False
+
+
+def member_link_url(settings: Settings, state: str) -> str:
+    """Our web ``/link`` URL for a state (what the bot shows the member)."""
+    return f"{str(settings.public_base_url).rstrip('/')}/link?{urlencode({'state': state})}"
+
+
+async def start_link(
+    pool: asyncpg.Pool, vault: TokenVault, settings: Settings, user_id: int,
+    guild_id: int | None = None,
+) -> str:
+    """Create a one-time state for the member; returns ``PUBLIC_BASE_URL/link?state=…``."""
+    async with pool.acquire() as conn:
+        state = await create_state(conn, vault, user_id, guild_id, new_code_verifier())
+    return member_link_url(settings, state)
+
+
+def _authorize_url(gateway: SpotifyGateway, state: str, verifier: str) -> str:
+    """Spotify's authorize URL carrying the challenge of the verifier stored with the state.
+
+    The verifier is chosen when the state is created (before any URL exists), so the
+    challenge of the freshly built request is swapped for the stored verifier's one.
+    """
+    parts = urlsplit(gateway.authorization_request(state).url)
+    query = [
+        (key, code_challenge(verifier) if key == "code_challenge" else value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class LinkingService:
+    """The link use cases with their dependencies (one per process, shared by requests)."""
+
+    def __init__(
+        self, settings: Settings, pool: asyncpg.Pool, gateway: SpotifyGateway, vault: TokenVault
+    ) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.gateway = gateway
+        self.vault = vault
+        # artist id → genres, shared by every member this process ingests.
+        self.genre_cache: GenreCache = {}
+
+    async def start_link(self, user_id: int, guild_id: int | None = None) -> str:
+        """See :func:`start_link`."""
+        return await start_link(self.pool, self.vault, self.settings, user_id, guild_id)
+
+    async def peek_state(self, state: str | None) -> LinkRequest:
+        """The state's request without using it up; :class:`StateError` when it is not valid."""
+        async with self.pool.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            try:
+                # consume_state gives the precise reason; the rollback leaves the state unused.
+                return await consume_state(conn, self.vault, state)
+            finally:
+                await tx.rollback()
+
+    async def authorize_url(self, state: str | None) -> str:
+        """Where ``GET /link`` sends the member; :class:`StateError` when the state is bad."""
+        request = await self.peek_state(state)
+        return _authorize_url(self.gateway, str(state), request.code_verifier)
+
+    async def finish_link(
+        self, *, state: str | None, code: str | None, error: str | None
+    ) -> LinkResult:
+        """Handle Spotify's redirect back to ``/callback`` (see the module docstring)."""
+        if error == "access_denied":
+            return LinkResult(CANCELLED)
+        if error or not code:
+            return LinkResult(BAD_REQUEST, message=f"Spotify reported: {error or 'no code'}")
+        try:
+            async with self.pool.acquire() as conn:
+                request = await consume_state(conn, self.vault, state)
+        except StateError as exc:
+            return LinkResult(BAD_STATE, message=exc.reason)
+        try:
+            result = await self._link(request, code)
+        except BaseException:
+            await self._release(str(state))
+            raise
+        if result.outcome in (EXCHANGE_FAILED, SPOTIFY_FAILED):
+            await self._release(str(state))
+        return result
+
+    async def _release(self, state: str) -> None:
+        async with self.pool.acquire() as conn:
+            await release_state(conn, state)
+
+    async def _link(self, request: LinkRequest, code: str) -> LinkResult:
+        base = {"user_id": request.user_id, "guild_id": request.guild_id}
+        try:
+            tokens = await self.gateway.exchange_code(code, request.code_verifier)
+        except SpotifyError as exc:
+            log.warning("token exchange failed for member %s: %s", request.user_id, exc)
+            return LinkResult(EXCHANGE_FAILED, **base, spotify_errors=(spotify_error_status(exc),))
+        await ingestion.sync_app_facts(self.pool, self.gateway)
+        session = self.gateway.for_member(tokens)
+        try:
+            collected = await ingestion.collect(self.pool, session, self.genre_cache)
+        except SpotifyError as exc:
+            return await self._after_ingest_failure(request, session.tokens, exc)
+        listening = collected.listening
+        async with self.pool.acquire() as conn, conn.transaction():
+            await accounts.upsert_member(conn, request.user_id, request.guild_id)
+            await accounts.store_link(
+                conn, self.vault, request.user_id, SOURCE, session.tokens,
+                external_id=listening.account_id, external_name=listening.display_name,
+            )
+            await ingestion.store_snapshot(conn, request.user_id, request.guild_id, listening)
+            await notifications.notify_link(conn, LinkEvent(request.user_id, request.guild_id,
+                                                            SOURCE))
+        return LinkResult(
+            LINKED, **base, spotify_name=listening.display_name,
+            top_artists=tuple(a.name for a in listening.artists[:10]),
+            spotify_errors=tuple(collected.spotify_errors),
+        )
+
+    async def _after_ingest_failure(
+        self, request: LinkRequest, tokens: SpotifyTokens, exc: SpotifyError
+    ) -> LinkResult:
+        """Keep what is worth keeping (a working link), and say what happens next."""
+        errors = (spotify_error_status(exc),)
+        user_id, guild_id = request.user_id, request.guild_id
+        if isinstance(exc, SpotifyNotAllowlisted):
+            await self._store(user_id, guild_id, None, notifications.NOT_ALLOWLISTED, str(exc))
+            return LinkResult(NOT_ALLOWLISTED, user_id, guild_id, message=exc.member_message,
+                              spotify_errors=errors)
+        if isinstance(exc, SpotifyRateLimited | SpotifyUpstreamError):
+            # The login works; only the profile has to wait for the scheduled refresh.
+            if isinstance(exc, SpotifyRateLimited):
+                await ingestion.remember_rate_limit(self.pool, exc)
+            await self._store(user_id, guild_id, tokens, notifications.LINKED, None)
+            return LinkResult(
+                PENDING, user_id, guild_id, message=exc.member_message, spotify_errors=errors,
+                quota_exceeded=isinstance(exc, SpotifyRateLimited) and exc.quota_exceeded,
+            )
+        log.warning("Spotify refused member %s after the exchange: %s", user_id, exc)
+        return LinkResult(SPOTIFY_FAILED, user_id, guild_id, message=exc.member_message,
+                          spotify_errors=errors)
+
+    async def _store(
+        self, user_id: int, guild_id: int | None, tokens: SpotifyTokens | None, event: str,
+        detail: str | None,
+    ) -> None:
+        """A link without a profile: working tokens (pending) or only the refusal."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            if tokens is not None:
+                await accounts.upsert_member(conn, user_id, guild_id)
+                await accounts.store_link(conn, self.vault, user_id, SOURCE, tokens,
+                                          external_id=None, external_name=None)
+            else:
+                await accounts.upsert_member(conn, user_id)
+                await accounts.set_status(conn, user_id, SOURCE, accounts.NOT_ALLOWLISTED,
+                                          detail, forget_tokens=True)
+            await notifications.notify_link(
+                conn, LinkEvent(user_id, guild_id, SOURCE, event, profile_ready=False)
+            )

@@ -1,0 +1,84 @@
+"""The app factory: tests, ``soundsync web`` and ``soundsync run`` build the same app."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import asyncpg
+from aiohttp import web
+
+from soundsync_core.security.vault import TokenVault
+from soundsync_core.services.ingestion import sync_app_facts
+from soundsync_core.services.linking import LinkingService
+from soundsync_core.settings import Settings
+from soundsync_core.sources.spotify_gateway import SpotifyGateway
+from web import handlers, pages
+from web.keys import LINKING_KEY, METRICS_KEY, POOL_KEY, SETTINGS_KEY
+from web.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+@web.middleware
+async def _timed(request: web.Request, handler: handlers.Handler) -> web.StreamResponse:
+    """Request latency by route template (never by raw path: states must not become labels)."""
+    started = time.perf_counter()
+    try:
+        return await handler(request)
+    finally:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        request.app[METRICS_KEY].latency.observe(route, time.perf_counter() - started)
+
+
+@web.middleware
+async def _friendly_errors(request: web.Request, handler: handlers.Handler) -> web.StreamResponse:
+    """Members see a plain page; the details (never a token) go to the log."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return pages.not_found()
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return pages.server_error()
+
+
+async def _spotify_facts(app: web.Application) -> AsyncIterator[None]:
+    """At start-up, learn what other processes found out about the Spotify app."""
+    await sync_app_facts(app[POOL_KEY], app[LINKING_KEY].gateway)
+    yield
+
+
+def create_app(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    *,
+    gateway: SpotifyGateway | None = None,
+    vault: TokenVault | None = None,
+    metrics: Metrics | None = None,
+) -> web.Application:
+    """The web application. The pool belongs to the caller (it outlives the app).
+
+    Raises ``ConfigError`` without ``SPOTIFY_CLIENT_ID`` or ``SOUNDSYNC_SECRET_KEY``: tokens
+    are never stored unencrypted.
+    """
+    settings.require("spotify_client_id")
+    vault = vault or TokenVault(settings.soundsync_secret_key)
+    gateway = gateway or SpotifyGateway(settings)
+    app = web.Application(middlewares=[_timed, _friendly_errors])
+    app[SETTINGS_KEY] = settings
+    app[POOL_KEY] = pool
+    app[LINKING_KEY] = LinkingService(settings, pool, gateway, vault)
+    app[METRICS_KEY] = metrics or Metrics()
+    app.cleanup_ctx.append(_spotify_facts)
+    app.router.add_routes([
+        web.get("/link", handlers.link),
+        web.get("/callback", handlers.callback),
+        web.get("/healthz", handlers.healthz),
+        web.get("/metrics", handlers.metrics),
+    ])
+    return app
