@@ -8,11 +8,14 @@ import gc
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
 from soundsync_core.synthetic._catalogue import Catalogue, build_catalogue
+from soundsync_core.synthetic._jsonl import profile_record, write_jsonl
 from soundsync_core.synthetic._listening import (
     ListeningModel,
     Tastes,
@@ -33,7 +36,7 @@ _USER_ID_BASE = 100_000_000_000_000_000  # snowflake-sized ids, like Discord's
 _GUILD_ID_BASE = 700_000_000_000_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: identity is the only sensible equality
 class SyntheticCommunity:
     """Members with planted taste groups; ``profiles`` are what the product would import.
 
@@ -93,6 +96,14 @@ class SyntheticCommunity:
     def profiles(self) -> list[TasteProfile]:
         """One :class:`TasteProfile` per member, in ``user_ids`` order (built on first use)."""
         return _ProfileBuilder(self).build()
+
+    def to_jsonl_records(self) -> Iterator[dict[str, Any]]:
+        """Every member as a DESIGN §9 record, in ``user_ids`` order."""
+        return map(profile_record, self.profiles)
+
+    def write_jsonl(self, path: Path | str) -> int:
+        """Write the community as §9 JSONL; returns how many members were written."""
+        return write_jsonl(self.profiles, path)
 
     def restricted_app(self) -> SyntheticCommunity:
         """The same listening seen by a new Spotify app: top 50 only, no counts/genres/features."""
