@@ -20,18 +20,13 @@ AUDIO_BLOCK_SCALE = 0.5
 
 def stacked_views(vectors: TasteVectors) -> sp.csr_matrix:
     """Members × (all artists | tracks | genres | audio summary) with view weights applied."""
-    blocks = [
-        vectors.items[view].matrix * np.float32(np.sqrt(VIEW_WEIGHTS[view]))
-        for view in SPARSE_VIEWS
-    ]
+    blocks = [vectors.items[view].matrix * np.float32(np.sqrt(VIEW_WEIGHTS[view])) for view in SPARSE_VIEWS]
     audio_scale = np.sqrt(VIEW_WEIGHTS["audio"]) * AUDIO_BLOCK_SCALE
     blocks.append(sp.csr_matrix(vectors.audio.vectors * np.float32(audio_scale)))
     return sp.hstack(blocks, format="csr", dtype=np.float32)
 
 
-def taste_embedding(
-    vectors: TasteVectors, *, dim: int = EMBEDDING_DIM, seed: int = 0
-) -> np.ndarray:
+def taste_embedding(vectors: TasteVectors, *, dim: int = EMBEDDING_DIM, seed: int = 0) -> np.ndarray:
     """L2-normalised TruncatedSVD embedding (members × ≤ ``dim``), deterministic given ``seed``."""
     stacked = stacked_views(vectors)
     n_rows, n_cols = stacked.shape
@@ -49,7 +44,7 @@ def taste_embedding(
 def map_coordinates(embedding: np.ndarray, *, seed: int = 0) -> np.ndarray:
     """2-D PCA of the embedding for the taste map (members × 2; zeros when n < 2)."""
     n_rows, n_cols = embedding.shape
-    if n_rows < 2 or n_cols < 1:
+    if n_rows < 2 or n_cols < 1 or float(embedding.var(axis=0).sum()) < 1e-12:
         return np.zeros((n_rows, 2), dtype=np.float32)
     components = min(2, n_rows, n_cols)
     coords = PCA(n_components=components, random_state=seed).fit_transform(embedding)

@@ -1,0 +1,69 @@
+"""The facade: index lookup, pair scores, late joiners on the stored % scale."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+
+from soundsync_core.taste.calibration import Calibration
+from soundsync_core.taste.engine import TasteSpace
+from soundsync_core.taste.late_joiners import score_late_joiner
+from tests.unit.taste.taste_synth import community
+
+
+@pytest.fixture(scope="module")
+def run():
+    profiles, labels = community(150, 5, seed=13, tracks=True)
+    space = TasteSpace.fit(profiles)
+    stored = Calibration.from_dict(space.calibration.to_dict())
+    return profiles, labels, space, stored
+
+
+def test_index_of_and_pair_score_ranges(run) -> None:
+    profiles, _, space, _ = run
+    i, j = space.index_of(profiles[3].user_id), space.index_of(profiles[8].user_id)
+    assert (i, j) == (3, 8)
+    score = space.compatibility(i, j)
+    assert 0.0 <= score.percent <= 1.0
+    assert score.corrected == pytest.approx(2 * score.raw - space.radii[i] - space.radii[j], abs=1e-6)
+    with pytest.raises(KeyError):
+        space.index_of(-1)
+
+
+def test_late_joiner_finds_their_twin_on_the_stored_scale(run) -> None:
+    profiles, labels, _, stored = run
+    twin = profiles[7]
+    joiner = dataclasses.replace(twin, user_id=99_999)
+    matches = score_late_joiner(joiner, profiles, stored, k=10)
+    assert matches[0].user_id == twin.user_id
+    assert matches[0].percent > 0.99
+    assert [m.rank for m in matches] == list(range(1, 11))
+    assert all(a.corrected >= b.corrected for a, b in itertools.pairwise(matches))
+    group = {p.user_id: g for p, g in zip(profiles, labels, strict=True)}
+    assert np.mean([group[m.user_id] == labels[7] for m in matches]) >= 0.9
+    assert matches[0].reasons["shared_artists"]
+
+
+def test_late_joiner_scores_match_a_full_refit(run) -> None:
+    profiles, _, _, stored = run
+    joiner = dataclasses.replace(profiles[20], user_id=88_888, artists=profiles[20].artists[:10])
+    live = score_late_joiner(joiner, profiles, stored, k=5)
+    refit = TasteSpace.fit([*profiles, joiner], calibration=stored)
+    me = refit.n_members - 1
+    for match in live:
+        pair = refit.compatibility(me, refit.index_of(match.user_id))
+        assert match.raw == pytest.approx(pair.raw, abs=1e-5)
+        assert match.corrected == pytest.approx(pair.corrected, abs=1e-4)
+
+
+def test_late_joiner_never_sees_excluded_members_or_themself(run) -> None:
+    profiles, _, _, stored = run
+    twin = profiles[7]
+    banned = {twin.user_id, profiles[12].user_id}
+    matches = score_late_joiner(twin, profiles, stored, k=20, exclude_user_ids=banned)
+    shown = {m.user_id for m in matches}
+    assert not shown & banned
+    assert len(matches) == 20
