@@ -1,0 +1,1 @@
+"""SoundSync's Discord bot: cogs parse a command, call one core service, render the answer."""

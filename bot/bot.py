@@ -1,0 +1,87 @@
+"""The SoundSync bot: holds the pool, settings and HTTP session it is given; loads the cogs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+import asyncpg
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import handle_error
+from bot.views import HiAnswerButton
+from soundsync_core.security.vault import TokenVault
+from soundsync_core.services import members
+from soundsync_core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS: tuple[str, ...] = (
+    "bot.cogs.linking",
+    "bot.cogs.profile",
+    "bot.cogs.matches",
+    "bot.cogs.compare",
+    "bot.cogs.tribes",
+    "bot.cogs.settings",
+    "bot.cogs.admin",
+    "bot.cogs.presence",
+)
+
+
+class SoundSyncTree(app_commands.CommandTree["SoundSyncBot"]):
+    """Records the guild (and the linked member's membership) on every command use.
+
+    Without the privileged members intent, command use is how SoundSync learns who is where.
+    """
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.guild_id is not None:
+            guild_name = interaction.guild.name if interaction.guild else None
+            await members.record_presence(
+                self.client.pool, interaction.guild_id, guild_name, interaction.user.id
+            )
+        return True
+
+
+class SoundSyncBot(commands.Bot):
+    """Built by the composition root with everything it needs; nothing is created here."""
+
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        settings: Settings,
+        session: aiohttp.ClientSession,
+        vault: TokenVault | None,
+        intents: discord.Intents | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents or discord.Intents.default(),
+            tree_cls=SoundSyncTree,
+            **options,
+        )
+        self.pool = pool
+        self.settings = settings
+        self.session = session
+        # None when SOUNDSYNC_SECRET_KEY is unset: /link then says linking is not configured.
+        self.vault = vault
+
+    async def setup_hook(self) -> None:
+        self.tree.error(self._on_tree_error)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        self.add_dynamic_items(HiAnswerButton)
+        await self.tree.sync()
+
+    async def _on_tree_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        await handle_error(self, interaction, error)
+
+    async def on_ready(self) -> None:
+        log.info("SoundSync bot ready as %s in %d guild(s)", self.user, len(self.guilds))

@@ -1,0 +1,1 @@
+"""One module per feature, each ending in ``async def setup(bot)``."""

@@ -1,0 +1,46 @@
+"""``/matches [scope]``: paginated matches with Say hi / Already friends / Not interested."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.bot import SoundSyncBot
+from bot.errors import BotRefusal
+from bot.views import MatchPager
+from soundsync_core.services.matches import matches_for
+
+MATCHES_SHOWN = 20
+
+
+class Matches(commands.Cog):
+    """The member's best matches."""
+
+    def __init__(self, bot: SoundSyncBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="matches", description="Your best taste matches")
+    @app_commands.describe(scope="This server's members, or everyone who opted into global matches")
+    async def matches(
+        self, interaction: discord.Interaction, scope: Literal["server", "global"] = "server"
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id = interaction.guild_id if scope == "server" else None
+        if scope == "server" and guild_id is None:
+            raise BotRefusal("In DMs, use /matches scope:global (or ask in a server).")
+        found = await matches_for(self.bot.pool, interaction.user.id, guild_id, MATCHES_SHOWN)
+        if not found.matches:
+            await interaction.followup.send(
+                "No matches yet — more members need to link, or wait for the next recluster.",
+                ephemeral=True,
+            )
+            return
+        pager = MatchPager(self.bot, interaction.user.id, list(found.matches), guild_id)
+        await interaction.followup.send(embed=pager.page(), view=pager, ephemeral=True, wait=True)
+
+
+async def setup(bot: SoundSyncBot) -> None:
+    await bot.add_cog(Matches(bot))

@@ -1,0 +1,229 @@
+"""Read-only views of members: a profile, two profiles compared, a guild's taste map.
+
+Visibility is enforced here, not in the bot: a hidden member's profile is only ever shown to
+themselves; a ``server`` member's only to people asking from a guild they share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from soundsync_core.repositories import runs
+from soundsync_core.repositories.profiles import load_profiles
+from soundsync_core.services.late_joiner import nearest_tribes, score_late_joiner
+from soundsync_core.services.members import MemberError
+from soundsync_core.taste.calibration import Calibration
+from soundsync_core.taste.profile import TasteProfile
+
+CHART_FEATURES = ("acousticness", "instrumentalness", "danceability", "energy", "loudness")
+TOP_ARTISTS = 10
+TOP_TRACKS = 5
+TOP_GENRES = 8
+
+
+class ProfileUnavailableError(MemberError):
+    """The profile does not exist, or its owner does not let this viewer see it."""
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    """Everything ``/profile`` shows about one member."""
+
+    user_id: int
+    display_name: str
+    top_artists: list[str]
+    top_tracks: list[str]
+    genre_mix: list[tuple[str, float]]  # (genre, share 0…1), biggest first
+    audio: dict[str, float] | None  # mean natural-unit features of the member's top tracks
+    sources: list[str]
+    tribe: str | None
+    tribe_estimated: bool = False  # linked after the last recluster: nearest tribe so far
+    artist_ids: list[str] = field(default_factory=list)
+    track_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two profiles side by side with what they share and their compatibility."""
+
+    left: ProfileView
+    right: ProfileView
+    score: float  # calibrated, 0…1
+    reasons: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TasteMap:
+    """Points of a guild's taste map (hidden members left out) and the tribe names."""
+
+    points: list[tuple[float, float, int]]
+    tribe_names: dict[int, str]
+
+
+async def _check_visible(
+    conn: asyncpg.Connection, viewer_id: int, target_id: int, guild_id: int | None
+) -> None:
+    if viewer_id == target_id:
+        return
+    row = await conn.fetchrow(
+        """SELECT m.visibility,
+                  EXISTS (SELECT 1 FROM guild_members g
+                          WHERE g.user_id = m.user_id AND g.guild_id = $2) AS in_guild
+           FROM members m WHERE m.user_id = $1""",
+        target_id, guild_id,
+    )
+    hidden = row is None or row["visibility"] == "hidden"
+    if hidden or (row["visibility"] == "server" and not row["in_guild"]):
+        raise ProfileUnavailableError("That member's taste profile is not visible to you.")
+
+
+def _genre_mix(profile: TasteProfile) -> list[tuple[str, float]]:
+    # Rank-weighted: a genre of the favourite artist counts more than one of the 50th.
+    weights: Counter[str] = Counter()
+    for artist in profile.artists:
+        for genre in artist.genres:
+            weights[genre] += 1.0 / artist.rank
+    total = sum(weights.values()) or 1.0
+    return [(g, w / total) for g, w in weights.most_common(TOP_GENRES)]
+
+
+def _audio_mean(profile: TasteProfile) -> dict[str, float] | None:
+    sums: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
+    for track in profile.tracks:
+        for feature in CHART_FEATURES:
+            value = (track.audio_features or {}).get(feature)
+            if value is not None:
+                sums[feature] += value
+                counts[feature] += 1
+    if not counts:
+        return None
+    return {f: sums[f] / counts[f] for f in CHART_FEATURES if counts[f]}
+
+
+async def _tribe_of(
+    conn: asyncpg.Connection, profile: TasteProfile, scope: int
+) -> tuple[str | None, bool]:
+    run_id = await runs.live_run_id(conn, scope)
+    if run_id is None:
+        return None, False
+    name = await conn.fetchval(
+        """SELECT c.name FROM user_clusters u
+           JOIN cluster_centers c ON c.run_id = u.run_id AND c.cluster = u.cluster
+           WHERE u.run_id = $1 AND u.user_id = $2""",
+        run_id, profile.user_id,
+    )
+    if name is not None:
+        return name, False
+    centres = await conn.fetch(
+        "SELECT cluster, name, artist_weights FROM cluster_centers WHERE run_id = $1", run_id
+    )
+    if not centres:
+        return None, False
+    order = nearest_tribes(profile, {r["cluster"]: r["artist_weights"] for r in centres})
+    return next(r["name"] for r in centres if r["cluster"] == order[0]), True
+
+
+def _view(profile: TasteProfile, tribe: str | None, estimated: bool) -> ProfileView:
+    return ProfileView(
+        user_id=profile.user_id,
+        display_name=profile.display_name or str(profile.user_id),
+        top_artists=[a.name or a.id for a in profile.artists[:TOP_ARTISTS]],
+        top_tracks=[t.name or t.id for t in profile.tracks[:TOP_TRACKS]],
+        genre_mix=_genre_mix(profile),
+        audio=_audio_mean(profile),
+        sources=list(profile.sources),
+        tribe=tribe,
+        tribe_estimated=estimated,
+        artist_ids=[a.id for a in profile.artists],
+        track_ids=[t.id for t in profile.tracks],
+    )
+
+
+async def _load_one(conn: asyncpg.Connection, user_id: int, scope: int) -> tuple[TasteProfile, ProfileView]:
+    found = await load_profiles(conn, [user_id])
+    if not found:
+        raise ProfileUnavailableError("That member has no taste profile yet (they can /link one).")
+    tribe, estimated = await _tribe_of(conn, found[0], scope)
+    return found[0], _view(found[0], tribe, estimated)
+
+
+async def profile_view(
+    pool: asyncpg.Pool, viewer_id: int, target_id: int, guild_id: int | None
+) -> ProfileView:
+    """The target's profile as the viewer may see it (asked from ``guild_id``, None in DMs)."""
+    async with pool.acquire() as conn:
+        await _check_visible(conn, viewer_id, target_id, guild_id)
+        _, view = await _load_one(conn, target_id, guild_id or runs.GLOBAL_SCOPE)
+    return view
+
+
+async def _stored_match(
+    conn: asyncpg.Connection, scope: int, left: int, right: int
+) -> tuple[float, dict[str, Any]] | None:
+    row = await conn.fetchrow(
+        """SELECT m.score, m.reasons FROM live_runs l
+           JOIN matches m ON m.run_id = l.run_id AND m.scope_id = l.scope_id
+           WHERE l.scope_id = $1 AND m.user_id = $2 AND m.other_id = $3""",
+        scope, left, right,
+    )
+    return (row["score"], row["reasons"]) if row else None
+
+
+async def _calibration(conn: asyncpg.Connection, scope: int) -> Calibration | None:
+    run_id = await runs.live_run_id(conn, scope)
+    info = await runs.run_info(conn, run_id) if run_id is not None else None
+    stored = ((info or {}).get("metrics") or {}).get("calibration")
+    return Calibration.from_dict(stored) if stored else None
+
+
+async def compare(
+    pool: asyncpg.Pool, viewer_id: int, other_id: int, guild_id: int | None
+) -> Comparison:
+    """The viewer and another member side by side (the other must be visible to the viewer)."""
+    if viewer_id == other_id:
+        raise MemberError("Pick someone else to compare with.")
+    scope = guild_id or runs.GLOBAL_SCOPE
+    async with pool.acquire() as conn:
+        await _check_visible(conn, viewer_id, other_id, guild_id)
+        try:
+            mine, left = await _load_one(conn, viewer_id, scope)
+        except ProfileUnavailableError:
+            raise MemberError("You have no taste profile yet — use /link first.") from None
+        theirs, right = await _load_one(conn, other_id, scope)
+        stored = await _stored_match(conn, scope, viewer_id, other_id)
+        calibration = None if stored else await _calibration(conn, scope)
+    if stored is None:
+        scored = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: score_late_joiner(mine, [theirs], calibration=calibration, k=1)
+        )
+        stored = (scored[0][1], scored[0][2])
+    return Comparison(left, right, float(stored[0]), stored[1])
+
+
+async def taste_map(pool: asyncpg.Pool, guild_id: int) -> TasteMap:
+    """The guild's members on the live run's 2-D map, coloured by tribe (hidden members left out)."""
+    async with pool.acquire() as conn:
+        run_id = await runs.live_run_id(conn, guild_id)
+        if run_id is None:
+            return TasteMap([], {})
+        rows = await conn.fetch(
+            """SELECT u.map_x, u.map_y, u.cluster FROM user_clusters u
+               JOIN guild_members g ON g.user_id = u.user_id AND g.guild_id = $2
+               JOIN members m ON m.user_id = u.user_id
+               WHERE u.run_id = $1 AND m.visibility <> 'hidden'
+                 AND u.map_x IS NOT NULL AND u.map_y IS NOT NULL""",
+            run_id, guild_id,
+        )
+        names = await conn.fetch(
+            "SELECT cluster, name FROM cluster_centers WHERE run_id = $1", run_id
+        )
+    return TasteMap(
+        [(float(r["map_x"]), float(r["map_y"]), int(r["cluster"])) for r in rows],
+        {r["cluster"]: r["name"] for r in names},
+    )

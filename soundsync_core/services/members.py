@@ -1,0 +1,189 @@
+"""What a member or an admin changes about themselves or their server: settings, presence, unlink.
+
+Every function takes the pool and plain ids; errors are :class:`MemberError` subclasses whose
+message is written for the member (safe to show as is).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+
+from soundsync_core.repositories import app_state, runs
+
+Visibility = Literal["server", "global", "hidden"]
+VISIBILITIES: tuple[str, ...] = ("server", "global", "hidden")
+# Set by whoever learns the Spotify app's quota tier (the web side, or an admin): "full"/"development".
+SPOTIFY_APP_MODE = "spotify.app_mode"
+
+
+class MemberError(Exception):
+    """A member-facing refusal; the message is plain language and safe to show."""
+
+
+class NotLinkedError(MemberError):
+    """The member has no SoundSync data yet."""
+
+    def __init__(self) -> None:
+        super().__init__("You have not linked a listening account yet — use /link first.")
+
+
+@dataclass(frozen=True)
+class MemberSettings:
+    """The member's choices (members table)."""
+
+    weekly_dm: bool
+    visibility: str
+
+
+@dataclass(frozen=True)
+class CommunityStats:
+    """What ``/soundsync-stats`` shows an admin."""
+
+    linked_by_source: dict[str, int]
+    members_in_guild: int
+    last_run_finished: datetime | None
+    last_run_members: int | None
+    last_run_k: int | None
+    spotify_app_mode: str  # "full", "development" or "unknown"
+
+
+async def record_guild(
+    conn: asyncpg.Pool | asyncpg.Connection, guild_id: int, name: str | None
+) -> None:
+    """Remember a guild the bot is in (keeps its digest channel when already known)."""
+    await conn.execute(
+        """INSERT INTO guilds (guild_id, name) VALUES ($1, $2)
+           ON CONFLICT (guild_id) DO UPDATE SET name = COALESCE(EXCLUDED.name, guilds.name)""",
+        guild_id, name,
+    )
+
+
+async def record_presence(
+    pool: asyncpg.Pool, guild_id: int, guild_name: str | None, user_id: int
+) -> None:
+    """The member used SoundSync in this guild: record the guild, and the membership if linked.
+
+    Without the privileged members intent this is how ``guild_members`` learns where a linked
+    member is; unlinked users leave no row at all.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        await record_guild(conn, guild_id, guild_name)
+        await conn.execute(
+            """INSERT INTO guild_members (guild_id, user_id)
+               SELECT $1, user_id FROM members WHERE user_id = $2
+               ON CONFLICT DO NOTHING""",
+            guild_id, user_id,
+        )
+
+
+async def forget_membership(pool: asyncpg.Pool, guild_id: int, user_id: int) -> None:
+    """The member left the guild: they no longer match there."""
+    await pool.execute(
+        "DELETE FROM guild_members WHERE guild_id = $1 AND user_id = $2", guild_id, user_id
+    )
+
+
+async def member_settings(pool: asyncpg.Pool, user_id: int) -> MemberSettings:
+    """The member's current settings (:class:`NotLinkedError` when unknown)."""
+    row = await pool.fetchrow(
+        "SELECT weekly_dm, visibility FROM members WHERE user_id = $1", user_id
+    )
+    if row is None:
+        raise NotLinkedError()
+    return MemberSettings(row["weekly_dm"], row["visibility"])
+
+
+async def update_settings(
+    pool: asyncpg.Pool,
+    user_id: int,
+    *,
+    weekly_dm: bool | None = None,
+    visibility: str | None = None,
+) -> MemberSettings:
+    """Change the given settings (None = keep) and return the result."""
+    if visibility is not None and visibility not in VISIBILITIES:
+        raise MemberError(f"Visibility must be one of {', '.join(VISIBILITIES)}.")
+    row = await pool.fetchrow(
+        """UPDATE members SET weekly_dm = COALESCE($2, weekly_dm),
+                              visibility = COALESCE($3, visibility), updated_at = now()
+           WHERE user_id = $1 RETURNING weekly_dm, visibility""",
+        user_id, weekly_dm, visibility,
+    )
+    if row is None:
+        raise NotLinkedError()
+    return MemberSettings(row["weekly_dm"], row["visibility"])
+
+
+async def unlink(pool: asyncpg.Pool, user_id: int) -> bool:
+    """Delete every row SoundSync holds about the member; False when there was nothing.
+
+    ``members`` cascades to every member-owned table; ``oauth_states`` has no foreign key (a
+    state exists before the member does), so its rows go explicitly in the same transaction.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        states = await conn.execute("DELETE FROM oauth_states WHERE user_id = $1", user_id)
+        member = await conn.execute("DELETE FROM members WHERE user_id = $1", user_id)
+    return member != "DELETE 0" or states != "DELETE 0"
+
+
+async def set_digest_channel(
+    pool: asyncpg.Pool, guild_id: int, guild_name: str | None, channel_id: int | None
+) -> None:
+    """Where the weekly digest of this guild is posted (None = nowhere)."""
+    await pool.execute(
+        """INSERT INTO guilds (guild_id, name, digest_channel_id) VALUES ($1, $2, $3)
+           ON CONFLICT (guild_id) DO UPDATE SET digest_channel_id = EXCLUDED.digest_channel_id,
+                                                name = COALESCE(EXCLUDED.name, guilds.name)""",
+        guild_id, guild_name, channel_id,
+    )
+
+
+async def spotify_app_mode(conn: asyncpg.Connection | asyncpg.Pool) -> str:
+    """"full", "development" or "unknown", from what this deployment has learnt so far.
+
+    An explicit fact wins; otherwise a member refused as not allowlisted, or an app without
+    audio features, both mean the 5-user development mode.
+    """
+    explicit = await app_state.get_fact(conn, SPOTIFY_APP_MODE)
+    if explicit in ("full", "development"):
+        return str(explicit)
+    refused = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM accounts WHERE source = 'spotify' AND status = 'not_allowlisted')"
+    )
+    features = await app_state.get_fact(conn, app_state.SPOTIFY_AUDIO_FEATURES)
+    if refused or (isinstance(features, dict) and features.get("forbidden")):
+        return "development"
+    return "unknown"
+
+
+async def community_stats(pool: asyncpg.Pool, guild_id: int) -> CommunityStats:
+    """Linked members of the guild by source, the last run serving it, the Spotify app mode."""
+    async with pool.acquire() as conn:
+        sources = await conn.fetch(
+            """SELECT s.source, count(DISTINCT s.user_id) AS n FROM (
+                   SELECT user_id, source FROM accounts
+                   UNION SELECT user_id, source FROM profiles) s
+               JOIN guild_members g ON g.user_id = s.user_id AND g.guild_id = $1
+               GROUP BY s.source ORDER BY s.source""",
+            guild_id,
+        )
+        in_guild = await conn.fetchval(
+            "SELECT count(*) FROM guild_members WHERE guild_id = $1", guild_id
+        )
+        run_id = await runs.live_run_id(conn, guild_id)
+        info = await runs.run_info(conn, run_id) if run_id is not None else None
+        mode = await spotify_app_mode(conn)
+    metrics = (info or {}).get("metrics") or {}
+    return CommunityStats(
+        linked_by_source={r["source"]: r["n"] for r in sources},
+        members_in_guild=in_guild,
+        last_run_finished=(info or {}).get("finished_at"),
+        last_run_members=metrics.get("members"),
+        last_run_k=(info or {}).get("k"),
+        spotify_app_mode=mode,
+    )
+
