@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services.ingestion import sync_app_facts
@@ -19,6 +20,14 @@ from web.keys import LINKING_KEY, METRICS_KEY, POOL_KEY, SETTINGS_KEY
 from web.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+
+class PathOnlyAccessLogger(AbstractAccessLogger):
+    """Access log without query strings: ``/callback?code=…&state=…`` carries secrets."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info('%s "%s %s" %s %.1f ms', request.remote, request.method, request.path,
+                         response.status, time * 1000)
 
 
 @web.middleware

@@ -41,6 +41,9 @@ from soundsync_core.sources.spotify_gateway import (
 from soundsync_core.taste.profile import AUDIO_FEATURES, RankedTrack, TasteProfile
 
 log = logging.getLogger(__name__)
+# spotipy's DEBUG records hold bearer tokens, token-request bodies and whole /me answers: at any
+# configured log level they must not reach a handler.
+logging.getLogger("spotipy").setLevel(logging.INFO)
 
 SOURCE = "spotify"
 GenreCache = MutableMapping[str, tuple[str, ...]]

@@ -24,7 +24,7 @@ from soundsync_core.services.linking import LinkingService
 from soundsync_core.services.notifications import LinkEvent, LinkListener, listen_for_links
 from soundsync_core.settings import Settings, load_settings
 from soundsync_core.sources.spotify_gateway import PauseGate, SpotifyGateway
-from web.app import create_app
+from web.app import PathOnlyAccessLogger, create_app
 from web.keys import LINKING_KEY
 
 
@@ -103,7 +103,9 @@ async def link_harness(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[Link
                                  backoff=0.01, timeout=5.0)
         vault = TokenVault(settings.soundsync_secret_key)
         app = create_app(settings, pool, gateway=gateway, vault=vault)
-        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server(access_log_class=PathOnlyAccessLogger)
+        async with TestClient(server) as client:
             harness = LinkHarness(fake, settings, pool, gateway, vault, client, log_path)
             harness.listener = await listen_for_links(pool, harness.on_event)
             try:
