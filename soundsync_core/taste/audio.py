@@ -54,9 +54,7 @@ def summarise(profile: TasteProfile) -> tuple[np.ndarray, np.ndarray]:
                 natural[row, col] = value
                 values[row, col] = to_unit(feature, value)
     factors = count_factors([t.playcount for t in profile.tracks])
-    weights = np.array(
-        [rank_weight(t.rank) * f for t, f in zip(profile.tracks, factors, strict=True)]
-    )
+    weights = np.array([rank_weight(t.rank) * f for t, f in zip(profile.tracks, factors, strict=True)])
     mean, spread = _weighted_moments(values, weights)
     natural_mean, _ = _weighted_moments(natural, weights)
     return np.concatenate([mean, spread]), natural_mean

@@ -77,9 +77,7 @@ class TasteSpace:
         progress: Progress | None = None,
     ) -> TasteSpace:
         """Build every view; compute hub radii and the calibration unless one is given."""
-        space = cls(
-            profiles, build_vectors(profiles, seed=seed), seed=seed, calibration=calibration
-        )
+        space = cls(profiles, build_vectors(profiles, seed=seed), seed=seed, calibration=calibration)
         if calibration is None:
             space._hub_radii(progress)
         return space
@@ -194,9 +192,7 @@ class TasteSpace:
             k, silhouette = choose_k(embedding, seed=self.seed)
         labels, centres = cluster(embedding, max(1, min(k, self.n_members)), seed=self.seed)
         items = self.vectors.items
-        described = describe_tribes(
-            labels, centres, items["artists"], items["genres"], self.names["artists"]
-        )
+        described = describe_tribes(labels, centres, items["artists"], items["genres"], self.names["artists"])
         coords = map_coordinates(embedding, seed=self.seed)
         return TribeResult(described, labels, coords, silhouette)
 
@@ -221,9 +217,7 @@ def _offset_progress(progress: Progress | None, offset: int, total: int) -> Prog
     return lambda done, _scope_total: progress(offset + done, total)
 
 
-def recommend(
-    profiles: Sequence[TasteProfile], k: int = 10, *, seed: int = 0
-) -> dict[int, list[int]]:
+def recommend(profiles: Sequence[TasteProfile], k: int = 10, *, seed: int = 0) -> dict[int, list[int]]:
     """Global scope, everyone visible: user id → up to ``k`` recommended user ids, best first."""
     space = TasteSpace.fit(profiles, seed=seed)
     table = space.top_matches({0: range(space.n_members)}, k)

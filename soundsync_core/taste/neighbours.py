@@ -183,9 +183,7 @@ class _Ranker:
         out.raw[query_pos, :keep] = np.where(valid, np.take_along_axis(raw, top, axis=1), 0.0)
         out.score[query_pos, :keep] = best
 
-    def _ranking_score(
-        self, raw: np.ndarray, queries: np.ndarray, candidates: np.ndarray
-    ) -> np.ndarray:
+    def _ranking_score(self, raw: np.ndarray, queries: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         if self.radii is None:
             return raw.copy()
         return 2.0 * raw - self.radii[queries][:, None] - self.radii[candidates][None, :]

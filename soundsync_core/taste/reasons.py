@@ -29,12 +29,8 @@ def pair_reasons(
 ) -> dict[str, Any]:
     """Reasons for the pair (i, j); ``names`` maps view → item id → display name."""
     return {
-        "shared_artists": shared_items(
-            vectors.items["artists"], i, j, names.get("artists", {}), limit
-        ),
-        "shared_tracks": shared_items(
-            vectors.items["tracks"], i, j, names.get("tracks", {}), limit
-        ),
+        "shared_artists": shared_items(vectors.items["artists"], i, j, names.get("artists", {}), limit),
+        "shared_tracks": shared_items(vectors.items["tracks"], i, j, names.get("tracks", {}), limit),
         "shared_genres": shared_items(vectors.items["genres"], i, j, {}, limit),
         "audio": audio_extremes(vectors, i, j),
     }

@@ -75,9 +75,7 @@ def _chance_level(vectors: TasteVectors, view: str, rng: np.random.Generator) ->
     return float(view_pair_cosines(vectors, view, left[keep], right[keep]).mean())
 
 
-def view_pair_cosines(
-    vectors: TasteVectors, view: str, left: np.ndarray, right: np.ndarray
-) -> np.ndarray:
+def view_pair_cosines(vectors: TasteVectors, view: str, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Cosine in one view for each pair ``(left[k], right[k])``."""
     if view == "audio":
         a = vectors.audio.vectors
