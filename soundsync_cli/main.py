@@ -7,7 +7,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 
-from soundsync_cli import db_commands, demo_commands, engine_commands
+from soundsync_cli import bench_commands, db_commands, demo_commands, engine_commands
 from soundsync_cli.errors import CommandError
 from soundsync_core.db.migrations import MigrationError
 from soundsync_core.db.pool import DatabaseUnavailableError
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.register(sub)
     engine_commands.register(sub)
     demo_commands.register(sub)
+    bench_commands.register(sub)
     for name, what in (
         ("web", "the web server (issue #4)"),
         ("bot", "the Discord bot (issue #5)"),
