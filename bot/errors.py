@@ -40,7 +40,7 @@ class BotRefusal(app_commands.AppCommandError):
 def explain(error: Exception) -> str | None:
     """The sentence to show for an expected error, or None when the error is a bug."""
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-    if isinstance(original, SAFE_ERRORS | BotRefusal):
+    if isinstance(original, (*SAFE_ERRORS, BotRefusal)):
         return str(original)
     if isinstance(original, ConfigError):
         return "This bot is not fully configured yet; please tell a server admin."
