@@ -1,0 +1,97 @@
+"""``soundsync web`` (the link flow, /healthz, /metrics on ``$PORT``) and ``soundsync link-url``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+
+from aiohttp import web
+
+from soundsync_cli.runtime import configure_logging, database_url, open_pool
+from soundsync_core.security.vault import TokenVault
+from soundsync_core.services.linking import start_link
+from soundsync_core.settings import Settings
+from web.app import PathOnlyAccessLogger, create_app
+
+log = logging.getLogger(__name__)
+# Platforms route $PORT from outside the container: listen on every interface by default.
+DEFAULT_HOST = "0.0.0.0"  # noqa: S104
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``web`` and ``link-url`` to the ``soundsync`` command."""
+    cmd = sub.add_parser("web", help="serve the Spotify link flow, /healthz and /metrics on $PORT")
+    cmd.add_argument("--host", default=DEFAULT_HOST, help=f"interface to bind ({DEFAULT_HOST})")
+    cmd.set_defaults(handler=run_web)
+    cmd = sub.add_parser("link-url", help="print a one-time Spotify link URL for a member")
+    cmd.add_argument("user_id", type=int, help="the member's Discord user id")
+    cmd.add_argument("--guild", type=int, default=None, help="the Discord server (guild) id")
+    cmd.set_defaults(handler=run_link_url)
+
+
+def run_web(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve until SIGINT/SIGTERM, then finish in-flight requests and close the pool."""
+    configure_logging(settings)
+    settings.require("spotify_client_id", "soundsync_secret_key")
+    with database_url(settings) as url:
+        asyncio.run(serve(settings, url, host=args.host))
+    return 0
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
+        with contextlib.suppress(NotImplementedError):  # not on every platform
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        yield
+    finally:
+        for signum in signals:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(signum)
+
+
+async def serve(
+    settings: Settings, url: str, *, host: str = DEFAULT_HOST, port: int | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run the web app on ``host:port`` (default ``settings.port``) until ``stop`` is set."""
+    stop = stop or asyncio.Event()
+    with _stop_on_signals(stop):
+        await _serve_until(settings, url, host, port or settings.port, stop)
+
+
+async def _serve_until(
+    settings: Settings, url: str, host: str, port: int, stop: asyncio.Event
+) -> None:
+    async with open_pool(settings, url) as pool:
+        runner = web.AppRunner(create_app(settings, pool), access_log_class=PathOnlyAccessLogger)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+            log.info("web listening on %s:%d", host, port)
+            await stop.wait()
+            log.info("web shutting down: finishing in-flight requests")
+        finally:
+            await runner.cleanup()
+
+
+async def link_url(settings: Settings, url: str, user_id: int, guild_id: int | None) -> str:
+    """A fresh one-time link URL for the member (valid ten minutes)."""
+    vault = TokenVault(settings.soundsync_secret_key)
+    async with open_pool(settings, url, min_size=1, max_size=1) as pool:
+        return await start_link(pool, vault, settings, user_id, guild_id)
+
+
+def run_link_url(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the URL (the same one the bot's ``/link`` shows)."""
+    settings.require("soundsync_secret_key")
+    with database_url(settings) as url:
+        print(asyncio.run(link_url(settings, url, args.user_id, args.guild)))
+    return 0
