@@ -1,11 +1,12 @@
 """Calibrated compatibility %: the empirical CDF of the score over random member pairs.
 
 **What "87 %" means.** A pair shown at 87 % scores higher than 87 % of all pairs of members of
-the community at the last recluster — "better than 87 % of random pairings". 50 % is a typical
-pair, 99 % a one-in-a-hundred pair, 0 % a pair that beats nobody (no overlap at all). The
-score calibrated is the hub-corrected one that ranks the matches, so percentages always
-decrease down a member's list. The scale is frozen with the run (:meth:`Calibration.to_dict`),
-so a member who joins later is placed on the same scale until the next recluster.
+the population the run was fitted on (the community at the last recluster): "better than 87 % of
+random pairings". 50 % is a typical pair, 99 % a one-in-a-hundred pair, and pairs with nothing in
+common sit near 0 %. The score calibrated is the hub-corrected one that ranks the matches, so
+percentages always decrease down a member's list. The scale is frozen with the run
+(:meth:`Calibration.to_dict`), so a member who joins later is placed on the same scale until the
+next recluster.
 
 README note (paste-ready):
 

