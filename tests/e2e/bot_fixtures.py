@@ -25,6 +25,7 @@ from soundsync_core.fakes.discord_interactions import FakeInteraction
 from soundsync_core.fakes.discord_state import DefaultWorld, FakeUser
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services.importer import import_profiles
+from soundsync_core.services.recluster import recluster
 from soundsync_core.settings import Settings, load_settings
 from tests.e2e.discord_harness import running_bot
 
@@ -96,8 +97,8 @@ class Running:
         await interaction.response()
         return await interaction.next_followup()
 
-    async def seed(self, *, with_extras: bool = True) -> None:
-        """Import profiles for bob, cyd (jazz), ada (metal) and the extra members."""
+    async def seed(self, *, with_extras: bool = True, clustered: bool = True) -> None:
+        """Import profiles for bob, cyd (jazz), ada (metal) and the extras; recluster the guild."""
         world, guild = self.world, self.guild_id
         lines = [
             profile_line(world.member, guild, JAZZ),
@@ -109,6 +110,8 @@ class Running:
                       for i, (user, (_, group)) in enumerate(zip(self.extras.values(), EXTRAS, strict=True))]
         report = await import_profiles(self.pool, lines)
         assert not report.rejected
+        if clustered:
+            await recluster(self.pool, guild_id=guild)
 
     async def next_failure(self, timeout: float = 2.0) -> Failure:  # noqa: ASYNC109
         """The oldest failure not yet taken (the handler reports it after answering)."""
