@@ -65,6 +65,7 @@ class TasteSpace:
         self.vectors = vectors
         self.seed = seed
         self._calibration = calibration
+        self._radii: np.ndarray | None = None
         self._index = {p.user_id: i for i, p in enumerate(self.profiles)}
 
     @classmethod
@@ -102,7 +103,7 @@ class TasteSpace:
         return self._hub_radii(None)
 
     def _hub_radii(self, progress: Progress | None) -> np.ndarray:
-        if "_radii" not in self.__dict__:
+        if self._radii is None:
             self._radii = hub_radii(
                 self.vectors, embedding=lambda: self.embedding, seed=self.seed, progress=progress
             )
