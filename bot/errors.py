@@ -31,6 +31,8 @@ SAFE_ERRORS: tuple[type[Exception], ...] = (
     StateError,
 )
 ERROR_EVENT = "soundsync_error"
+# discord.py's permission names → what Discord's settings screens call them.
+PERMISSION_NAMES = {"manage_guild": "Manage Server"}
 
 
 class BotRefusal(app_commands.AppCommandError):
@@ -45,7 +47,8 @@ def explain(error: Exception) -> str | None:
     if isinstance(original, ConfigError):
         return "This bot is not fully configured yet; please tell a server admin."
     if isinstance(original, app_commands.MissingPermissions):
-        needed = ", ".join(p.replace("_", " ") for p in original.missing_permissions)
+        needed = ", ".join(PERMISSION_NAMES.get(p, p.replace("_", " ").title())
+                           for p in original.missing_permissions)
         return f"You need the {needed} permission to use this command."
     if isinstance(original, app_commands.CommandOnCooldown):
         return f"Slow down — try again in {original.retry_after:.0f} s."

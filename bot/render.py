@@ -187,3 +187,24 @@ def hi_request_text(from_name: str, score: float | None) -> str:
     """The DM the other member gets when someone says hi."""
     match = f" ({percent(score)} match)" if score is not None else ""
     return f"**{from_name}**{match} would like to connect on SoundSync. Accept to swap Discord handles."
+
+
+def digest_embed(payload: dict[str, Any]) -> discord.Embed:
+    """The weekly digest DM (payload from ``soundsync_core.services.digest``)."""
+    embed = discord.Embed(title=f"Your matches this week · {payload['scope']['name']}", colour=COLOUR)
+    for match in payload["matches"]:
+        reasons = "\n".join(match.get("reasons") or []) or "Similar overall taste"
+        embed.add_field(name=f"{match['name']} — {match['percent']} %", value=reasons, inline=False)
+    embed.set_footer(text="Use /matches to say hi · /settings to stop these DMs")
+    return fit(embed)
+
+
+def channel_digest_embed(payload: dict[str, Any]) -> discord.Embed:
+    """The channel digest for members whose DMs are closed (they are mentioned by id)."""
+    embed = discord.Embed(title="This week's taste matches", colour=COLOUR)
+    for entry in payload["members"]:
+        names = ", ".join(f"{m['name']} ({m['percent']} %)" for m in entry["matches"])
+        embed.add_field(name="\u200b", value=f"<@{entry['user_id']}>: {names}", inline=False)
+    if payload.get("more"):
+        embed.set_footer(text=f"…and {payload['more']} more — use /matches")
+    return fit(embed)
