@@ -76,6 +76,32 @@ async def supersede_older(conn: asyncpg.Connection, kind: str, period: str) -> i
     return int(result.split()[-1])
 
 
+async def purge_finished(conn: asyncpg.Connection, keep_days: int) -> int:
+    """Delete finished rows older than ``keep_days``: old digests are personal data, not history."""
+    result = await conn.execute(
+        """DELETE FROM dm_outbox
+           WHERE created_at < now() - make_interval(days => $1)
+             AND status NOT IN ('pending', 'sending')""",
+        keep_days,
+    )
+    await conn.execute(
+        "DELETE FROM channel_digests WHERE created_at < now() - make_interval(days => $1)", keep_days
+    )
+    return int(result.split()[-1])
+
+
+async def forget_match(conn: asyncpg.Connection, other_id: int) -> int:
+    """Remove a member from every stored digest that names them as a match."""
+    result = await conn.execute(
+        """UPDATE dm_outbox SET payload = jsonb_set(payload, '{matches}', coalesce(
+                  (SELECT jsonb_agg(m) FROM jsonb_array_elements(payload->'matches') m
+                   WHERE m->>'user_id' <> $1::text), '[]'::jsonb))
+           WHERE payload->'matches' @> jsonb_build_array(jsonb_build_object('user_id', $1::text))""",
+        str(other_id),
+    )
+    return int(result.split()[-1])
+
+
 # -- delivering direct messages ------------------------------------------------------------
 
 

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 WEEKLY_DIGEST = outbox.WEEKLY_DIGEST
 GLOBAL_SCOPE_NAME = "all servers"
 MAX_REASONS = 2
+# Sent digests are kept this long (to answer "did I get it?"), then deleted.
+KEEP_DAYS = 56
 
 
 class DMClosedError(Exception):
@@ -65,6 +67,7 @@ class FillReport:
     written: int
     without_matches: int
     superseded: int
+    purged: int
 
 
 def period_of(moment: datetime | None = None) -> str:
@@ -94,6 +97,7 @@ async def fill_outbox(pool: asyncpg.Pool, period: str, limit_per_member: int = 5
     """
     written = without = 0
     async with pool.acquire() as conn:
+        purged = await outbox.purge_finished(conn, KEEP_DAYS)
         superseded = await outbox.supersede_older(conn, WEEKLY_DIGEST, period)
         candidates = await outbox.members_to_digest(conn, WEEKLY_DIGEST, period)
         for user_id, rows in groupby(candidates, key=lambda r: r["user_id"]):
@@ -104,7 +108,16 @@ async def fill_outbox(pool: asyncpg.Pool, period: str, limit_per_member: int = 5
             written += int(await outbox.insert_message(conn, user_id, WEEKLY_DIGEST, period, payload))
     log.info("digest %s: %d written, %d without matches, %d superseded",
              period, written, without, superseded)
-    return FillReport(period, written, without, superseded)
+    return FillReport(period, written, without, superseded, purged)
+
+
+async def forget_member(conn: asyncpg.Connection, user_id: int) -> None:
+    """Erase a member who unlinks from other members' stored digests.
+
+    Their own rows go with the ``members`` row (ON DELETE CASCADE); this removes them where
+    they are named as someone else's match. Call it in the unlink transaction.
+    """
+    await outbox.forget_match(conn, user_id)
 
 
 async def _best_payload(

@@ -12,7 +12,7 @@ import pytest
 
 from soundsync_core.db.pool import create_pool
 from soundsync_core.db.urls import with_database
-from soundsync_core.services.digest import fill_outbox, period_of, short_reasons
+from soundsync_core.services.digest import fill_outbox, forget_member, period_of, short_reasons
 from soundsync_core.services.digest_delivery import Pacer, drain_outbox
 from tests.integration.digest_doubles import (
     DIGEST_CHANNEL,
@@ -273,3 +273,25 @@ async def test_no_channel_digest_while_dms_are_still_queued(pool: asyncpg.Pool) 
     assert await pool.fetchval("SELECT count(*) FROM channel_digests") == 0
     await _drain(pool, FakeSender(inbox, closed={1010}))
     assert len(inbox.posts) == 1
+
+
+async def test_an_unlinked_member_is_erased_from_stored_digests(pool: asyncpg.Pool) -> None:
+    await fill_outbox(pool, PERIOD, limit_per_member=10)
+    named = {m["user_id"] for r in await pool.fetch("SELECT payload FROM dm_outbox")
+             for m in r["payload"]["matches"]}
+    gone = int(sorted(named)[0])
+    async with pool.acquire() as conn, conn.transaction():
+        await forget_member(conn, gone)
+        await conn.execute("DELETE FROM members WHERE user_id = $1", gone)
+    text = str([r["payload"] for r in await pool.fetch("SELECT payload FROM dm_outbox")])
+    assert str(gone) not in text
+    assert await pool.fetchval("SELECT count(*) FROM dm_outbox") == len(OPTED_IN) - (gone in OPTED_IN)
+
+
+async def test_old_finished_digests_are_purged(pool: asyncpg.Pool) -> None:
+    await fill_outbox(pool, "2026-W30")
+    await _drain(pool, FakeSender(Inbox()))
+    await pool.execute("UPDATE dm_outbox SET created_at = now() - interval '60 days'")
+    report = await fill_outbox(pool, PERIOD)
+    assert report.purged == len(OPTED_IN)
+    assert {r["period"] for r in await pool.fetch("SELECT period FROM dm_outbox")} == {PERIOD}
