@@ -1,0 +1,159 @@
+"""``soundsync run --sandbox``: the whole product on loopback, with no credentials at all.
+
+Starts the project's fake Discord and fake Spotify, seeds a small world (one server, a few
+members with listening profiles, one recluster), runs bot + web + scheduler against them in
+their own database, and takes a short tour (link → consent → linked DM, /recluster, /matches,
+/tribes)
+printing what the bot answered. Then it keeps running until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+
+from bot.bot import SoundSyncBot
+from soundsync_cli.bot_commands import serve_with_pool
+from soundsync_cli.runtime import open_pool
+from soundsync_core.db.migrations import migrate
+from soundsync_core.db.pool import connect
+from soundsync_core.db.urls import with_database
+from soundsync_core.fakes.discord import FakeDiscord
+from soundsync_core.fakes.discord_state import DefaultWorld, FakeUser
+from soundsync_core.fakes.spotify import FakeSpotify
+from soundsync_core.services.importer import import_profiles
+from soundsync_core.services.recluster import recluster
+from soundsync_core.settings import Settings
+
+SANDBOX_DATABASE = "soundsync_sandbox"
+GROUPS = {
+    "jazz": ["Coltrane", "Monk", "Mingus", "Davis", "Evans", "Hancock"],
+    "metal": ["Opeth", "Mastodon", "Gojira", "Tool", "Meshuggah", "Isis"],
+}
+# (username, group): the default world's ada, cyd and a few more; bob links during the tour.
+SANDBOX_MEMBERS = [("ada", "metal"), ("cyd", "jazz"), ("dee", "jazz"), ("eve", "jazz"),
+                   ("fay", "metal"), ("gus", "metal")]
+
+
+async def _fresh_database(server: str) -> str:
+    """The sandbox's own database, emptied and migrated (never the real one)."""
+    conn = await connect(server)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{SANDBOX_DATABASE}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{SANDBOX_DATABASE}"')
+    finally:
+        await conn.close()
+    url = with_database(server, SANDBOX_DATABASE)
+    conn = await connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return url
+
+
+def _profile_line(user: FakeUser, guild_id: int, group: str, shift: int) -> str:
+    artists = GROUPS[group][shift:] + GROUPS[group][:shift]
+    return json.dumps({
+        "user_id": str(user.id), "display_name": user.global_name or user.username,
+        "guild_ids": [str(guild_id)],
+        "top_artists": [{"id": a.lower(), "name": a, "rank": r, "genres": [group]}
+                        for r, a in enumerate(artists, 1)],
+    })
+
+
+def _seed_discord(fake: FakeDiscord) -> tuple[DefaultWorld, dict[str, FakeUser]]:
+    world = fake.seed_default_world()
+    users = {"ada": world.admin, "bob": world.member, "cyd": world.closed_dms_user}
+    for name, _ in SANDBOX_MEMBERS:
+        if name not in users:
+            users[name] = fake.world.add_user(name, global_name=name.title())
+            fake.world.add_member(world.guild.id, users[name].id)
+    return world, users
+
+
+def _seed_spotify(spotify: FakeSpotify) -> None:
+    artists = [spotify.add_artist(name, ["jazz"]) for name in GROUPS["jazz"]]
+    spotify.add_user("bob-spotify", "Bob", top_artists=artists, allowlisted=True)
+
+
+def sandbox_settings(settings: Settings, fake: FakeDiscord, spotify: FakeSpotify) -> Settings:
+    """The configured settings, with every external URL pointing at the local fakes."""
+    base = f"http://127.0.0.1:{settings.port}"
+    return settings.model_copy(update={
+        **spotify.settings_overrides(),
+        "spotify_client_secret": SecretStr(spotify.client_secret),
+        "discord_api_url": fake.api_url,
+        "discord_gateway_url": fake.gateway_url,
+        "discord_token": SecretStr(fake.bot_token),
+        # A throwaway key: sandbox tokens are fake and the database is dropped next time.
+        "soundsync_secret_key": SecretStr(Fernet.generate_key().decode()),
+        "public_base_url": base,
+        "spotify_redirect_uri": f"{base}/callback",
+    })
+
+
+async def run_sandbox(settings: Settings, server: str, *, tour: bool = True) -> AsyncIterator[SoundSyncBot]:
+    """Start the fakes and SoundSync; yields the running bot (after the tour)."""
+    port_base = f"http://127.0.0.1:{settings.port}"
+    async with FakeDiscord() as fake, FakeSpotify(redirect_uri=f"{port_base}/callback") as spotify:
+        world, users = _seed_discord(fake)
+        _seed_spotify(spotify)
+        local = sandbox_settings(settings, fake, spotify)
+        url = await _fresh_database(server)
+        async with open_pool(local, url) as pool:
+            lines = [_profile_line(users[name], world.guild.id, group, i)
+                     for i, (name, group) in enumerate(SANDBOX_MEMBERS)]
+            await import_profiles(pool, lines)
+            await recluster(pool, guild_id=world.guild.id)
+            async for bot in serve_with_pool(local, pool, with_web=True, host="127.0.0.1"):
+                print(f"sandbox: fake Discord at {fake.base_url}, fake Spotify at {spotify.url}, "
+                      f"web at {port_base}, database {SANDBOX_DATABASE}")
+                if tour:
+                    await take_tour(fake, spotify, world)
+                yield bot
+
+
+async def take_tour(fake: FakeDiscord, spotify: FakeSpotify, world: DefaultWorld) -> list[str]:
+    """Link bob through web + fake Spotify, recluster, try /matches and /tribes; prints each step."""
+    steps: list[str] = []
+
+    def say(text: str) -> None:
+        steps.append(text)
+        print(f"  {text}")
+
+    guild, bob = world.guild.id, world.member.id
+    link = await _followup(await fake.slash_command(bob, guild, "link"))
+    url = link["components"][0]["components"][0]["url"]
+    say(f"/link as bob → {url.split('?')[0]}?state=…")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url, allow_redirects=False) as response:
+            authorize = response.headers["Location"]
+        callback = await spotify.consent(authorize, "bob-spotify")
+        async with http.get(callback) as response:
+            say(f"Spotify consent → /callback answered HTTP {response.status}")
+    dm = await fake.next_dm(bob, timeout=10)
+    say(f"bob's DM: {dm.content}")
+    reclustered = await fake.slash_command(world.admin.id, guild, "recluster")
+    await reclustered.response(timeout=10)
+    assert reclustered.original_message_id is not None
+    done = await fake.wait_for_edit(reclustered.original_message_id, edits=2, timeout=30)
+    while "finished" not in done.content and "⏳" in done.content:
+        done = await fake.wait_for_edit(done.id, edits=done.edits + 1, timeout=30)
+    say(f"/recluster as ada → {done.content}")
+    matches = await _followup(await fake.slash_command(bob, guild, "matches"))
+    say(f"/matches → {matches['embeds'][0]['title'] if matches.get('embeds') else matches['content']}")
+    tribes = await _followup(await fake.slash_command(bob, guild, "tribes"))
+    say(f"/tribes → {', '.join(f['name'] for f in tribes['embeds'][0]['fields'])}")
+    return steps
+
+
+async def _followup(interaction: Any) -> dict[str, Any]:
+    await interaction.response(timeout=10)
+    message = await interaction.next_followup(timeout=10)
+    return message.data
