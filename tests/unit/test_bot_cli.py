@@ -1,0 +1,42 @@
+"""``soundsync bot`` / ``soundsync run [--sandbox]`` parse, and point discord.py at the settings."""
+
+from __future__ import annotations
+
+import argparse
+
+import discord
+import pytest
+import yarl
+
+from soundsync_cli import bot_commands
+from soundsync_core.settings import ConfigError, load_settings
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="soundsync")
+    bot_commands.register(root.add_subparsers(dest="command", required=True))
+    return root
+
+
+def test_bot_and_run_commands_are_registered() -> None:
+    assert parser().parse_args(["bot"]).handler is bot_commands.run_bot
+    run = parser().parse_args(["run", "--sandbox", "--host", "127.0.0.1"])
+    assert (run.handler, run.sandbox, run.host) == (bot_commands.run_all, True, "127.0.0.1")
+    assert parser().parse_args(["run"]).sandbox is False
+
+
+def test_discord_urls_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY",
+                        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    settings = load_settings(_env_file=None, discord_api_url="http://127.0.0.1:9/api/v10",
+                             discord_gateway_url="ws://127.0.0.1:9/gateway")
+    bot_commands.point_discord_py_at(settings)
+    assert discord.http.Route.BASE == "http://127.0.0.1:9/api/v10"
+    assert yarl.URL("ws://127.0.0.1:9/gateway") == discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+
+
+def test_bot_without_a_token_is_a_configuration_error() -> None:
+    settings = load_settings(_env_file=None, discord_token=None)
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN is not set"):
+        bot_commands.run_bot(argparse.Namespace(), settings)
