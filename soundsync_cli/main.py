@@ -5,25 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from soundsync_cli import bench_commands, db_commands, demo_commands, engine_commands
+from soundsync_cli import (
+    bench_commands,
+    bot_commands,
+    db_commands,
+    demo_commands,
+    engine_commands,
+    web_commands,
+)
 from soundsync_cli.errors import CommandError
 from soundsync_core.db.migrations import MigrationError
 from soundsync_core.db.pool import DatabaseUnavailableError
-from soundsync_core.settings import ConfigError, Settings, load_settings
+from soundsync_core.settings import ConfigError, load_settings
 
 EXIT_CONFIG = 2
-
-Handler = Callable[[argparse.Namespace, Settings], int]
-
-
-def _not_built(what: str) -> Handler:
-    def handler(args: argparse.Namespace, settings: Settings) -> int:
-        print(f"soundsync {args.command}: {what} is not built yet", file=sys.stderr)
-        return 1
-
-    return handler
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,13 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     engine_commands.register(sub)
     demo_commands.register(sub)
     bench_commands.register(sub)
-    for name, what in (
-        ("web", "the web server (issue #4)"),
-        ("bot", "the Discord bot (issue #5)"),
-        ("run", "bot + web + scheduler in one process (issue #5)"),
-    ):
-        cmd = sub.add_parser(name, help=f"{what} — not built yet")
-        cmd.set_defaults(handler=_not_built(what))
+    web_commands.register(sub)
+    bot_commands.register(sub)
     return parser
 
 

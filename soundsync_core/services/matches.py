@@ -81,7 +81,7 @@ async def _candidate_ids(
         """SELECT m.user_id FROM members m
            WHERE m.user_id <> $1 AND m.visibility <> 'hidden'
              AND EXISTS (SELECT 1 FROM profiles p WHERE p.user_id = m.user_id)
-             AND ($2 = 0 AND m.visibility = 'global'
+             AND ($2::bigint = 0 AND m.visibility = 'global'
                   OR $2 <> 0 AND EXISTS (SELECT 1 FROM guild_members g
                                          WHERE g.guild_id = $2 AND g.user_id = m.user_id))
              AND NOT EXISTS (SELECT 1 FROM match_exclusions x

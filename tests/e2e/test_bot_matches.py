@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from soundsync_core.fakes.discord_messages import FakeMessage
 from soundsync_core.services import members
 from tests.e2e.bot_fixtures import Running, running_soundsync  # noqa: F401
@@ -27,11 +25,6 @@ def title(message: FakeMessage) -> str:
     return message.embeds[0]["title"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="matches._candidate_ids compares $2 with the int4 literal 0, so a real guild snowflake "
-           "overflows int32 (reported to the lead; remove this mark once fixed)",
-)
 async def test_member_who_linked_after_the_last_recluster_gets_live_matches(sync: Running) -> None:
     await sync.seed(clustered=False)
     page = await open_matches(sync)
