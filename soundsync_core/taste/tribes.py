@@ -190,8 +190,7 @@ def _profile(mean_row: np.ndarray, ids: np.ndarray) -> dict[str, float]:
 
 def assign_to_tribe(profile: TasteProfile, tribes: Sequence[Tribe]) -> int | None:
     """Tribe id whose artist profile is closest (cosine) to a late joiner; None if no overlap."""
-    ids, _, entry_weights = artist_entries(profile)
-    weights = dict(zip(ids, entry_weights, strict=True))
+    weights = {entry.item: entry.weight for entry in artist_entries(profile)}
     norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
     best_id, best = None, 0.0
     for tribe in tribes:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -98,7 +99,7 @@ def _by_rank(item: RankedArtist | RankedTrack) -> int:
     return item.rank
 
 
-def artist_entries(profile: TasteProfile) -> Entries:
+def artist_lists(profile: TasteProfile) -> Entries:
     """The member's weighted artists; falls back to the artists of their tracks when empty."""
     if profile.artists:
         return _weighted(profile.artists)
@@ -111,23 +112,36 @@ def artist_entries(profile: TasteProfile) -> Entries:
     return [a for a, _ in ordered], list(range(1, len(ordered) + 1)), [w for _, w in ordered]
 
 
-def track_entries(profile: TasteProfile) -> Entries:
+def track_lists(profile: TasteProfile) -> Entries:
     """The member's weighted tracks."""
     return _weighted(profile.tracks)
 
 
-def genre_entries(profile: TasteProfile) -> Entries:
+def genre_lists(profile: TasteProfile) -> Entries:
     """Genres weighted by the summed weights of the member's artists that carry them."""
     genres_of = {a.id: a.genres for a in profile.artists if a.genres}
     if not genres_of:
         return [], [], []
     weight: dict[str, float] = {}
     best_rank: dict[str, int] = {}
-    for artist_id, rank, artist_weight in zip(*artist_entries(profile), strict=True):
+    for artist_id, rank, artist_weight in zip(*artist_lists(profile), strict=True):
         for genre in genres_of.get(artist_id, ()):
             weight[genre] = weight.get(genre, 0.0) + artist_weight
             best_rank[genre] = min(best_rank.get(genre, rank), rank)
     return list(weight), [best_rank[g] for g in weight], list(weight.values())
+
+
+class WeightedItem(NamedTuple):
+    """One weighted item of a member (the public, per-member form of :data:`Entries`)."""
+
+    item: str
+    rank: int
+    weight: float
+
+
+def artist_entries(profile: TasteProfile) -> list[WeightedItem]:
+    """The member's weighted artists (rank × count weight, before IDF), best first."""
+    return [WeightedItem(*entry) for entry in zip(*artist_lists(profile), strict=True)]
 
 
 def smooth_idf(df: np.ndarray, n_members: int) -> np.ndarray:
@@ -173,7 +187,7 @@ def build_view(
 def build_item_views(profiles: Sequence[TasteProfile]) -> dict[str, ItemView]:
     """The three sparse views of a population, keyed ``artists``, ``tracks``, ``genres``."""
     return {
-        "artists": build_view("artists", profiles, artist_entries),
-        "tracks": build_view("tracks", profiles, track_entries),
-        "genres": build_view("genres", profiles, genre_entries),
+        "artists": build_view("artists", profiles, artist_lists),
+        "tracks": build_view("tracks", profiles, track_lists),
+        "genres": build_view("genres", profiles, genre_lists),
     }

@@ -10,7 +10,7 @@ import pytest
 from soundsync_core.taste.audio import build_audio_view, summarise, to_unit
 from soundsync_core.taste.profile import RankedArtist, RankedTrack, TasteProfile
 from soundsync_core.taste.similarity import build_vectors, pair_scores
-from soundsync_core.taste.vectors import build_item_views, count_factors, rank_weight
+from soundsync_core.taste.vectors import artist_entries, build_item_views, count_factors, rank_weight
 
 
 def member(uid: int, artists: list[str], tracks: tuple[RankedTrack, ...] = ()) -> TasteProfile:
@@ -112,3 +112,9 @@ def test_artists_fall_back_to_track_artists_when_missing() -> None:
     tracks = (RankedTrack("t1", 1, artist_ids=("z",)), RankedTrack("t2", 2, artist_ids=("y",)))
     views = build_item_views([TasteProfile(1, (), tracks), member(2, ["z"])])
     assert views["artists"].present.all()
+
+
+def test_artist_entries_are_weighted_best_first() -> None:
+    entries = artist_entries(member(1, ["a", "b", "a"]))
+    assert [(e.item, e.rank) for e in entries] == [("a", 1), ("b", 2)]
+    assert entries[0].weight == 1.0
