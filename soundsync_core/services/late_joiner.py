@@ -6,8 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
+from soundsync_core.taste import late_joiners
 from soundsync_core.taste.calibration import Calibration
 from soundsync_core.taste.engine import TasteSpace
 from soundsync_core.taste.profile import TasteProfile
@@ -23,21 +22,15 @@ def score_late_joiner(
 ) -> list[tuple[int, float, dict[str, Any]]]:
     """``(other user id, compatibility 0…1, reasons)`` of the best ``k`` candidates.
 
-    The candidates are refitted with the newcomer (IDF and hub radii of that population); the
-    percentage uses the stored run's calibration so it reads on the same scale as stored matches.
+    The percentage uses the live run's calibration, so it reads on the same scale as the stored
+    matches; with no run yet for the scope, the candidates themselves provide the scale.
     """
     if not others:
         return []
-    space = TasteSpace.fit([me, *others], calibration=calibration)
-    candidates = np.arange(1, space.n_members)
-    scores = space.ranking_scores(np.zeros(len(candidates), dtype=np.int64), candidates)
-    best = candidates[np.argsort(-scores, kind="stable")[:k]]
-    percents = space.calibration.percent(space.ranking_scores(np.zeros(len(best), dtype=np.int64),
-                                                              best))
-    return [
-        (others[j - 1].user_id, float(p), space.reasons(0, int(j)))
-        for j, p in zip(best, percents, strict=True)
-    ]
+    if calibration is None:
+        calibration = TasteSpace.fit([me, *others]).calibration
+    found = late_joiners.score_late_joiner(me, others, calibration, k=k)
+    return [(m.user_id, m.percent, m.reasons) for m in found]
 
 
 def nearest_tribes(me: TasteProfile, artist_weights: Mapping[int, Mapping[str, float]]) -> list[int]:

@@ -145,3 +145,17 @@ async def test_killed_run_leaves_previous_run_serving(pool: asyncpg.Pool, db_url
         )
     assert status == "failed"
     assert leftovers == 0
+
+
+async def test_late_joiner_in_a_large_guild_is_scored_against_the_nearest_tribes(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _seed(pool)
+    await recluster(pool)
+    monkeypatch.setattr("soundsync_core.services.matches.LIVE_CANDIDATE_LIMIT", 5)
+    rng = random.Random(4)
+    await import_profiles(pool, [member_line(6001, "kpop", [GUILD], rng)])
+    result = await matches_for(pool, 6001, GUILD, limit=5)
+    assert result.scored_live
+    assert len(result.matches) == 5
+    assert all(group_of(m.user_id) == "kpop" for m in result.matches)
