@@ -13,6 +13,7 @@ from typing import Literal
 import asyncpg
 
 from soundsync_core.repositories import app_state, runs
+from soundsync_core.services import digest
 
 Visibility = Literal["server", "global", "hidden"]
 VISIBILITIES: tuple[str, ...] = ("server", "global", "hidden")
@@ -122,9 +123,11 @@ async def unlink(pool: asyncpg.Pool, user_id: int) -> bool:
     """Delete every row SoundSync holds about the member; False when there was nothing.
 
     ``members`` cascades to every member-owned table; ``oauth_states`` has no foreign key (a
-    state exists before the member does), so its rows go explicitly in the same transaction.
+    state exists before the member does), so its rows go explicitly in the same transaction, and
+    so do the member's mentions in other members' pending digests.
     """
     async with pool.acquire() as conn, conn.transaction():
+        await digest.forget_member(conn, user_id)
         states = await conn.execute("DELETE FROM oauth_states WHERE user_id = $1", user_id)
         member = await conn.execute("DELETE FROM members WHERE user_id = $1", user_id)
     return member != "DELETE 0" or states != "DELETE 0"
