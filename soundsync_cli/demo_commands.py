@@ -14,10 +14,8 @@ import asyncpg
 from soundsync_cli.errors import UsageError
 from soundsync_cli.progress import Progress
 from soundsync_cli.render import render_match_table, render_tribes
-from soundsync_cli.runtime import configure_logging, database_url, open_pool
-from soundsync_core.db.migrations import migrate
-from soundsync_core.db.pool import connect
-from soundsync_core.db.urls import mask_url, with_database
+from soundsync_cli.runtime import configure_logging, database_url, open_pool, side_database
+from soundsync_core.db.urls import mask_url
 from soundsync_core.services.community_views import guild_tribes
 from soundsync_core.services.importer import import_profiles
 from soundsync_core.services.matches import matches_for
@@ -44,28 +42,9 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _ensure_database(server: str) -> str:
-    conn = await connect(server)
-    try:
-        exists = await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", DEMO_DATABASE
-        )
-        if not exists:
-            await conn.execute(f'CREATE DATABASE "{DEMO_DATABASE}"')
-    finally:
-        await conn.close()
-    url = with_database(server, DEMO_DATABASE)
-    conn = await connect(url)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-    return url
-
-
 async def _demo(settings: Settings, server: str, members: int, seed: int) -> None:
     print(f"SoundSync demo: {members} synthetic members, no Discord or Spotify needed.")
-    url = await _ensure_database(server)
+    url = await side_database(server, DEMO_DATABASE, fresh=False)
     print(f"database: {mask_url(url)}")
     community = generate_community(members, seed=seed)
     async with open_pool(settings, url) as pool:

@@ -19,10 +19,7 @@ from pydantic import SecretStr
 
 from bot.bot import SoundSyncBot
 from soundsync_cli.bot_commands import serve_with_pool
-from soundsync_cli.runtime import open_pool
-from soundsync_core.db.migrations import migrate
-from soundsync_core.db.pool import connect
-from soundsync_core.db.urls import with_database
+from soundsync_cli.runtime import open_pool, side_database
 from soundsync_core.fakes.discord import FakeDiscord
 from soundsync_core.fakes.discord_state import DefaultWorld, FakeUser
 from soundsync_core.fakes.spotify import FakeSpotify
@@ -38,23 +35,6 @@ GROUPS = {
 # (username, group): the default world's ada, cyd and a few more; bob links during the tour.
 SANDBOX_MEMBERS = [("ada", "metal"), ("cyd", "jazz"), ("dee", "jazz"), ("eve", "jazz"),
                    ("fay", "metal"), ("gus", "metal")]
-
-
-async def _fresh_database(server: str) -> str:
-    """The sandbox's own database, emptied and migrated (never the real one)."""
-    conn = await connect(server)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{SANDBOX_DATABASE}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{SANDBOX_DATABASE}"')
-    finally:
-        await conn.close()
-    url = with_database(server, SANDBOX_DATABASE)
-    conn = await connect(url)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-    return url
 
 
 def _profile_line(user: FakeUser, guild_id: int, group: str, shift: int) -> str:
@@ -105,7 +85,7 @@ async def run_sandbox(settings: Settings, server: str, *, tour: bool = True) -> 
         world, users = _seed_discord(fake)
         _seed_spotify(spotify)
         local = sandbox_settings(settings, fake, spotify)
-        url = await _fresh_database(server)
+        url = await side_database(server, SANDBOX_DATABASE, fresh=True)
         async with open_pool(local, url) as pool:
             lines = [_profile_line(users[name], world.guild.id, group, i)
                      for i, (name, group) in enumerate(SANDBOX_MEMBERS)]
