@@ -133,6 +133,8 @@ class MessageStore:
             "flags": 0,
         }
         data.update({k: body[k] for k in _EDITABLE if k in body})
+        if body.get("nonce") is not None:
+            data["nonce"] = body["nonce"]
         data.update(extra or {})
         message = FakeMessage(message_id, channel_id, data)
         message.attachments = self._attachments(body, files, [])
@@ -160,6 +162,13 @@ class MessageStore:
         message = self.by_id.pop(message_id)
         if message in self._by_channel.get(message.channel_id, []):
             self._by_channel[message.channel_id].remove(message)
+
+    def with_nonce(self, channel_id: int, nonce: str | int) -> FakeMessage | None:
+        """The channel's message created with this nonce, if any (``enforce_nonce`` dedupe)."""
+        for message in self._by_channel.get(channel_id, []):
+            if message.data.get("nonce") == nonce:
+                return message
+        return None
 
     def in_channel(self, channel_id: int) -> list[FakeMessage]:
         """All messages currently in a channel, oldest first."""

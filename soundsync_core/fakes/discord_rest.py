@@ -77,6 +77,7 @@ class DiscordRest:
             web.put(guild_commands, self.put_commands),
             web.post(prefix + "/users/@me/channels", self.open_dm),
             web.get(prefix + "/channels/{channel_id}", self.get_channel),
+            web.get(prefix + "/channels/{channel_id}/messages", self.get_messages),
             web.post(prefix + "/channels/{channel_id}/messages", self.create_message),
             web.get(message, self.get_message),
             web.patch(message, self.edit_message),
@@ -163,9 +164,34 @@ class DiscordRest:
         error = message_body_error(request, creating=True)
         if error is not None:
             return error
+        body = body_of(request)
+        if body.get("enforce_nonce") and body.get("nonce") is not None:
+            # Discord answers a repeat with the message the nonce already created (no duplicate).
+            earlier = self.store.with_nonce(channel_id, body["nonce"])
+            if earlier is not None:
+                return discord_json(earlier.data)
         extra = {"guild_id": str(channel.guild_id)} if channel.guild_id else {}
-        message = self.store.create(channel_id, body_of(request), files_of(request), extra)
+        message = self.store.create(channel_id, body, files_of(request), extra)
         return discord_json(message.data)
+
+    async def get_messages(self, request: web.Request) -> web.Response:
+        """``GET /channels/{id}/messages``: newest first, ``limit`` 1–100, ``before``/``after``."""
+        channel_id = self._channel_or_404(request)
+        if isinstance(channel_id, web.Response):
+            return channel_id
+        try:
+            limit = int(request.query.get("limit", "50"))
+            before = int(request.query.get("before", "0")) or None
+            after = int(request.query.get("after", "0")) or None
+        except ValueError:
+            return discord_error(400, 50035, "Invalid Form Body")
+        if not 1 <= limit <= 100:
+            return discord_error(400, 50035, "Invalid Form Body")
+        page = [
+            m.data for m in reversed(self.store.in_channel(channel_id))
+            if (before is None or m.id < before) and (after is None or m.id > after)
+        ]
+        return discord_json(page[:limit])
 
     def _message_or_404(self, request: web.Request) -> int | web.Response:
         message_id = int(request.match_info["message_id"])

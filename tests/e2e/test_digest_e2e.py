@@ -7,11 +7,9 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp import web
 
 from bot.dm_sender import DiscordDMSender
-from soundsync_core.fakes.discord import API_PREFIX, FakeDiscord
-from soundsync_core.fakes.discord_http import discord_json
+from soundsync_core.fakes.discord import FakeDiscord
 from soundsync_core.services.digest import dm_marker, fill_outbox
 from soundsync_core.services.digest_delivery import drain_outbox
 from soundsync_core.services.importer import import_profiles
@@ -21,22 +19,6 @@ from tests.integration.community_data import member_line
 from tests.integration.digest_doubles import ProcessDied, fast_pacer
 
 PERIOD = "2026-W48"
-
-
-class FakeDiscordWithHistory(FakeDiscord):
-    """The fake plus ``GET /channels/{id}/messages`` (newest first), which it does not serve yet."""
-
-    def make_app(self) -> web.Application:
-        app = super().make_app()
-        app.router.add_get(API_PREFIX + "/channels/{channel_id}/messages", self._history)
-        return app
-
-    async def _history(self, request: web.Request) -> web.Response:
-        limit = min(int(request.query.get("limit", "50")), 100)
-        before = int(request.query.get("before", "0")) or None
-        newest_first = reversed(self.store.in_channel(int(request.match_info["channel_id"])))
-        page = [m.data for m in newest_first if before is None or m.id < before]
-        return discord_json(page[:limit])
 
 
 class CrashAfterSending(DiscordDMSender):
@@ -72,7 +54,7 @@ async def _drain(pool: asyncpg.Pool, sender: DiscordDMSender) -> Any:
 async def test_weekly_digest_survives_a_crash_mid_send(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with FakeDiscordWithHistory() as fake:
+    async with FakeDiscord() as fake:
         world = fake.seed_default_world()
         dee = fake.world.add_user("dee", global_name="Dee")
         fake.world.add_member(world.guild.id, dee.id)

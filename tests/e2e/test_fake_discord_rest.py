@@ -165,3 +165,22 @@ async def test_callback_twice_is_40060_and_multipart_is_logged(
         "files": ["chart.png"],
     }
     assert first["status"] == 200
+
+
+async def test_history_is_newest_first_and_enforced_nonce_is_not_duplicated(
+    fake: FakeDiscord, http: aiohttp.ClientSession
+) -> None:
+    channel = fake.seed_default_world().channel.id
+    path = f"channels/{channel}/messages"
+    first = await post_json(http, path, {"content": "one", "nonce": "n-1", "enforce_nonce": True})
+    again = await post_json(http, path, {"content": "one", "nonce": "n-1", "enforce_nonce": True})
+    await post_json(http, path, {"content": "two"})
+    assert first[0] == again[0] == 200
+    assert again[2]["id"] == first[2]["id"]
+    async with http.get(path, params={"limit": "10"}) as response:
+        history = await response.json()
+    assert [m["content"] for m in history] == ["two", "one"]
+    async with http.get(path, params={"limit": "1", "before": history[0]["id"]}) as response:
+        assert [m["content"] for m in await response.json()] == ["one"]
+    async with http.get(path, params={"limit": "101"}) as response:
+        assert response.status == 400
