@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from soundsync_cli.bench_matches import register_matches_bench
 from soundsync_core.bench.quality import Progress, format_markdown, run_quality
 from soundsync_core.bench.report import write_section
 from soundsync_core.settings import Settings
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--write", type=Path, metavar="BENCHMARKS.md", help="also update this markdown file"
     )
     quality.set_defaults(handler=run_quality_bench)
+    register_matches_bench(benches)
 
 
 def _positive(text: str) -> int:
