@@ -7,11 +7,16 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 
+import asyncpg
 from aiohttp import web
 
 from soundsync_cli.runtime import configure_logging, database_url, open_pool
+from soundsync_core.bench.linking import format_markdown, run_link_bench
+from soundsync_core.bench.report import write_section
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services.linking import start_link
 from soundsync_core.settings import Settings
@@ -20,6 +25,7 @@ from web.app import PathOnlyAccessLogger, create_app
 log = logging.getLogger(__name__)
 # Platforms route $PORT from outside the container: listen on every interface by default.
 DEFAULT_HOST = "0.0.0.0"  # noqa: S104
+StopWeb = Callable[[], Awaitable[None]]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -95,3 +101,40 @@ def run_link_url(args: argparse.Namespace, settings: Settings) -> int:
     with database_url(settings) as url:
         print(asyncio.run(link_url(settings, url, args.user_id, args.guild)))
     return 0
+
+
+# --- soundsync bench link ------------------------------------------------------------------------
+
+
+def register_link_bench(benches: argparse._SubParsersAction) -> None:
+    """Add ``link`` to ``soundsync bench``."""
+    cmd = benches.add_parser(
+        "link", help="concurrent OAuth callbacks through the web app against fake Spotify"
+    )
+    cmd.add_argument("--members", type=int, default=200, help="concurrent callbacks (200)")
+    cmd.add_argument("--write", type=Path, metavar="BENCHMARKS.md",
+                     help="also update this markdown file")
+    cmd.set_defaults(handler=run_link_bench_command)
+
+
+async def _start_web(settings: Settings, pool: asyncpg.Pool) -> tuple[str, StopWeb]:
+    runner = web.AppRunner(create_app(settings, pool), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    return f"http://{host}:{port}", runner.cleanup
+
+
+def run_link_bench_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the bench, print its table, optionally write BENCHMARKS.md."""
+    configure_logging(settings)
+    with database_url(settings) as url:
+        report = asyncio.run(run_link_bench(settings, url, _start_web, members=args.members))
+    table = format_markdown(report)
+    print(table, end="")
+    if args.write is not None:
+        title = f"Linking under load (`soundsync bench link`, {args.members} callbacks)"
+        write_section(args.write, "link", title, table)
+        print(f"updated {args.write}", file=sys.stderr)
+    return 0 if report.errors == 0 and report.max_stall_ms < 100 else 1
