@@ -74,10 +74,39 @@ class LinkListener:
         self._callback = callback
         self._pool = pool
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     async def start(self) -> None:
-        """Begin listening."""
+        """Begin listening (and, with a pool, listen again on a new connection if this one dies)."""
         await self._conn.add_listener(LINK_CHANNEL, self._on_notify)
+        if self._pool is not None:
+            self._conn.add_termination_listener(self._on_terminated)
+
+    def _on_terminated(self, conn: object) -> None:
+        if self._closing:
+            return
+        log.warning("the %s listener lost its connection; listening again", LINK_CHANNEL)
+        self._track(asyncio.get_running_loop().create_task(self._relisten()))
+
+    async def _relisten(self) -> None:
+        assert self._pool is not None
+        with contextlib.suppress(asyncpg.InterfaceError, OSError):
+            await self._pool.release(self._conn)
+        delay = 0.5
+        while not self._closing:
+            try:
+                self._conn = await self._pool.acquire()
+                await self.start()
+                log.info("the %s listener is listening again", LINK_CHANNEL)
+                return
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("cannot listen again yet (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
         # asyncpg calls this synchronously: hand the event to a task so a slow callback (a
@@ -87,9 +116,7 @@ class LinkListener:
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring a malformed %s payload", LINK_CHANNEL)
             return
-        task = asyncio.get_running_loop().create_task(self._deliver(event))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._track(asyncio.get_running_loop().create_task(self._deliver(event)))
 
     async def _deliver(self, event: LinkEvent) -> None:
         try:
@@ -101,12 +128,14 @@ class LinkListener:
 
     async def close(self) -> None:
         """Stop listening, let running callbacks finish, give a pooled connection back."""
+        self._closing = True
         with contextlib.suppress(asyncpg.InterfaceError, OSError):
             await self._conn.remove_listener(LINK_CHANNEL, self._on_notify)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._pool is not None:
-            await self._pool.release(self._conn)
+            with contextlib.suppress(asyncpg.InterfaceError, OSError):
+                await self._pool.release(self._conn)
 
     async def __aenter__(self) -> LinkListener:
         return self
