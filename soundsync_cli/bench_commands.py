@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from soundsync_cli.bench_matches import register_matches_bench
+from soundsync_cli.bench_recluster import register_recluster_bench
 from soundsync_cli.web_commands import register_link_bench
 from soundsync_core.bench.quality import Progress, format_markdown, run_quality
 from soundsync_core.bench.report import write_section
@@ -32,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     quality.set_defaults(handler=run_quality_bench)
     register_matches_bench(benches)
+    register_recluster_bench(benches)
     register_link_bench(benches)
 
 
