@@ -71,14 +71,37 @@ async def record_presence(
     Without the privileged members intent this is how ``guild_members`` learns where a linked
     member is; unlinked users leave no row at all.
     """
-    async with pool.acquire() as conn, conn.transaction():
-        await record_guild(conn, guild_id, guild_name)
-        await conn.execute(
-            """INSERT INTO guild_members (guild_id, user_id)
-               SELECT $1, user_id FROM members WHERE user_id = $2
-               ON CONFLICT DO NOTHING""",
-            guild_id, user_id,
-        )
+    async with pool.acquire() as conn:
+        # Nearly every command finds both already recorded. Read first: an upsert would lock the
+        # guild's row and wait for a commit on each command, queueing a busy guild's commands.
+        if await _presence_known(conn, guild_id, guild_name, user_id):
+            return
+        async with conn.transaction():
+            await _write_presence(conn, guild_id, guild_name, user_id)
+
+
+async def _presence_known(
+    conn: asyncpg.Connection, guild_id: int, guild_name: str | None, user_id: int
+) -> bool:
+    return await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM guilds WHERE guild_id = $1
+                          AND ($2::text IS NULL OR name = $2))
+              AND (NOT EXISTS (SELECT 1 FROM members WHERE user_id = $3)
+                   OR EXISTS (SELECT 1 FROM guild_members WHERE guild_id = $1 AND user_id = $3))""",
+        guild_id, guild_name, user_id,
+    )
+
+
+async def _write_presence(
+    conn: asyncpg.Connection, guild_id: int, guild_name: str | None, user_id: int
+) -> None:
+    await record_guild(conn, guild_id, guild_name)
+    await conn.execute(
+        """INSERT INTO guild_members (guild_id, user_id)
+           SELECT $1, user_id FROM members WHERE user_id = $2
+           ON CONFLICT DO NOTHING""",
+        guild_id, user_id,
+    )
 
 
 async def forget_membership(pool: asyncpg.Pool, guild_id: int, user_id: int) -> None:
