@@ -143,13 +143,6 @@ async def live_matches(
     )
 
 
-async def member_in_run(conn: asyncpg.Connection, run_id: int, user_id: int) -> bool:
-    return bool(await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM user_clusters WHERE run_id = $1 AND user_id = $2)",
-        run_id, user_id,
-    ))
-
-
 async def tribes_of_run(conn: asyncpg.Connection, run_id: int) -> list[asyncpg.Record]:
     return await conn.fetch(
         """SELECT cluster, size, name, top_artists, top_genres, center

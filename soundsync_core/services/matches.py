@@ -44,9 +44,8 @@ async def matches_for(
     """The member's best matches in a guild (or globally when ``guild_id`` is None)."""
     scope = guild_id if guild_id is not None else runs.GLOBAL_SCOPE
     async with pool.acquire() as conn:
-        await _check_member(conn, user_id, guild_id)
-        run_id = await runs.live_run_id(conn, scope)
-        if run_id is not None and await runs.member_in_run(conn, run_id, user_id):
+        run_id, in_run = await _check_member(conn, user_id, guild_id, scope)
+        if run_id is not None and in_run:
             rows = await runs.live_matches(conn, scope, user_id, limit)
             return MatchList(scope, run_id, False, [
                 Match(r["other_id"], r["display_name"] or str(r["other_id"]), r["score"],
@@ -55,14 +54,23 @@ async def matches_for(
         return await _score_live(conn, user_id, scope, run_id, limit)
 
 
-async def _check_member(conn: asyncpg.Connection, user_id: int, guild_id: int | None) -> None:
+async def _check_member(
+    conn: asyncpg.Connection, user_id: int, guild_id: int | None, scope: int
+) -> tuple[int | None, bool]:
+    """Refuse members who cannot get matches here; else the scope's live run and whether they
+    are in it. One round trip: under load every query queues for a pooled connection.
+    """
     row = await conn.fetchrow(
         """SELECT m.visibility,
                   EXISTS (SELECT 1 FROM profiles p WHERE p.user_id = m.user_id) AS has_profile,
                   EXISTS (SELECT 1 FROM guild_members g
-                          WHERE g.user_id = m.user_id AND g.guild_id = $2) AS in_guild
-           FROM members m WHERE m.user_id = $1""",
-        user_id, guild_id,
+                          WHERE g.user_id = m.user_id AND g.guild_id = $2) AS in_guild,
+                  l.run_id,
+                  EXISTS (SELECT 1 FROM user_clusters u
+                          WHERE u.run_id = l.run_id AND u.user_id = m.user_id) AS in_run
+           FROM members m LEFT JOIN live_runs l ON l.scope_id = $3
+           WHERE m.user_id = $1""",
+        user_id, guild_id, scope,
     )
     if row is None or not row["has_profile"]:
         raise MatchLookupError(f"member {user_id} has no listening profile yet — link a source")
@@ -72,6 +80,7 @@ async def _check_member(conn: asyncpg.Connection, user_id: int, guild_id: int | 
         raise MatchLookupError(
             "global matches are only for members whose visibility is 'global' (see /settings)"
         )
+    return row["run_id"], row["in_run"]
 
 
 async def _candidate_ids(
