@@ -37,7 +37,7 @@ from soundsync_core.fakes.discord_interactions import (
     InteractionCallback,
     InteractionFactory,
 )
-from soundsync_core.fakes.discord_messages import FakeMessage, MessageStore
+from soundsync_core.fakes.discord_messages import FakeAttachment, FakeMessage, MessageStore
 from soundsync_core.fakes.discord_rest import DiscordRest
 from soundsync_core.fakes.discord_state import DefaultWorld, DiscordWorld, seed_default_world
 from soundsync_core.fakes.discord_webhooks import MODAL as MODAL_CALLBACK
@@ -192,10 +192,24 @@ class FakeDiscord:
             "type": CHAT_INPUT,
             "options": built,
         }
-        resolved = resolved_for(self.world, built, guild_id)
+        uploads = {str(i): self._upload_payload(a) for i, a in self.store.uploads.items()}
+        resolved = resolved_for(self.world, built, guild_id, uploads)
         if resolved:
             data["resolved"] = resolved
         return await self._send(APPLICATION_COMMAND, user_id, guild_id, channel_id, data)
+
+    def upload(
+        self, filename: str, content: bytes, content_type: str = "application/octet-stream"
+    ) -> dict[str, Any]:
+        """A file a user attaches to a command: pass the returned payload as the option's value.
+
+        Its URL serves the bytes (``Attachment.read()`` works); uploaded before any interaction
+        exists, its URL carries channel 0 where Discord puts the interaction's channel.
+        """
+        return self._upload_payload(self.store.upload(filename, content, content_type))
+
+    def _upload_payload(self, attachment: FakeAttachment) -> dict[str, Any]:
+        return attachment.payload(self.base_url, 0)
 
     async def user_context_menu(
         self,

@@ -17,6 +17,7 @@ SUB_COMMAND = 1
 SUB_COMMAND_GROUP = 2
 USER_OPTION = 6
 CHANNEL_OPTION = 7
+ATTACHMENT_OPTION = 11
 _SUB_TYPES = (SUB_COMMAND, SUB_COMMAND_GROUP)
 _ID_TYPES = (6, 7, 8, 9, 11)  # user, channel, role, mentionable, attachment
 
@@ -91,6 +92,8 @@ def chat_input_options(
     options = []
     for name, value in values.items():
         kind = _schema_option(schema, name, command["name"])["type"]
+        if kind == ATTACHMENT_OPTION and isinstance(value, Mapping):
+            value = value["id"]  # an attachment payload from FakeDiscord.upload
         # Discord sends snowflake-valued options (user, channel, role, ...) as strings.
         options.append({"type": kind, "name": name, "value": str(value) if kind in _ID_TYPES else value})
     return options
@@ -103,12 +106,22 @@ def _schema_option(schema: list[dict[str, Any]], name: str, parent: str) -> dict
     raise LookupError(f"{parent!r} has no option {name!r}")
 
 
-def resolved_for(world: DiscordWorld, options: list[dict[str, Any]], guild_id: int | None) -> dict[str, Any]:
-    """The ``data.resolved`` map for user and channel option values (ids as strings)."""
+def resolved_for(
+    world: DiscordWorld,
+    options: list[dict[str, Any]],
+    guild_id: int | None,
+    attachments: Mapping[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The ``data.resolved`` map for user, channel and attachment option values (ids as strings).
+
+    ``attachments`` holds the payloads of uploaded files by id.
+    """
     resolved: dict[str, dict[str, Any]] = {}
     for option in _leaf_options(options):
         key = str(option["value"])
-        if option["type"] == USER_OPTION:
+        if option["type"] == ATTACHMENT_OPTION:
+            resolved.setdefault("attachments", {})[key] = (attachments or {})[key]
+        elif option["type"] == USER_OPTION:
             add_resolved_user(world, resolved, int(key), guild_id)
         elif option["type"] == CHANNEL_OPTION:
             channel = world.channel_payload(int(key))

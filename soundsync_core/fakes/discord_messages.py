@@ -97,6 +97,8 @@ class MessageStore:
         self.world = world
         self.base_url = ""
         self.by_id: dict[int, FakeMessage] = {}
+        # Files a user attached to a slash command (no message holds them), by attachment id.
+        self.uploads: dict[int, FakeAttachment] = {}
         self._by_channel: dict[int, list[FakeMessage]] = {}
         self._cursors: dict[int, int] = {}
         self._changed = asyncio.Event()
@@ -144,6 +146,22 @@ class MessageStore:
             self._by_channel.setdefault(channel_id, []).append(message)
         self._notify()
         return message
+
+    def upload(self, filename: str, content: bytes, content_type: str) -> FakeAttachment:
+        """Keep a file a user attaches to a command; it is served at its URL like any attachment."""
+        attachment = FakeAttachment(self.world.snowflakes.next(), filename, content, content_type)
+        self.uploads[attachment.id] = attachment
+        return attachment
+
+    def attachment(self, attachment_id: int) -> FakeAttachment | None:
+        """A stored attachment by id: of a message, or uploaded for a command."""
+        if attachment_id in self.uploads:
+            return self.uploads[attachment_id]
+        for message in self.by_id.values():
+            for attachment in message.attachments:
+                if attachment.id == attachment_id:
+                    return attachment
+        return None
 
     def edit(self, message_id: int, body: dict[str, Any], files: list[UploadedFile]) -> FakeMessage:
         """Apply an edit body: given keys replace, ``attachments`` lists the ones to keep."""

@@ -240,12 +240,10 @@ class DiscordRest:
 
     async def get_attachment(self, request: web.Request) -> web.Response:
         """The CDN URL of an attachment: its bytes."""
-        wanted = int(request.match_info["attachment_id"])
-        for message in self.store.by_id.values():
-            for attachment in message.attachments:
-                if attachment.id == wanted:
-                    return web.Response(body=attachment.content, content_type=attachment.content_type)
-        return discord_error(404, 0, "404: Not Found")
+        attachment = self.store.attachment(int(request.match_info["attachment_id"]))
+        if attachment is None:
+            return discord_error(404, 0, "404: Not Found")
+        return web.Response(body=attachment.content, content_type=attachment.content_type)
 
 
 def _required(field: str) -> dict[str, Any]:
