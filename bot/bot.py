@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.linking",
+    "bot.cogs.imports",
     "bot.cogs.profile",
     "bot.cogs.matches",
     "bot.cogs.compare",

@@ -23,8 +23,14 @@ LINK_EVENT_TEXT = {
                                 "Use /link again to keep your matches fresh.",
     notifications.NOT_ALLOWLISTED: "Spotify refused the link: this bot's Spotify app is in "
                                    "development mode (5 allowlisted users). Ask the bot owner "
-                                   "to add you, then /link again.",
+                                   "to add you, then /link again — or upload your Spotify "
+                                   "data export with /import-history.",
 }
+# The way in that needs no Spotify API, hence no allowlist.
+IMPORT_ALTERNATIVE = (
+    "\nNot on the allowlist? Upload your Spotify data export with /import-history instead — "
+    "it works for everyone."
+)
 UNLINK_WARNING = (
     "This deletes **everything** SoundSync stores about you: linked accounts, listening "
     "profile, matches, tribes, requests and settings. It cannot be undone."
@@ -56,7 +62,8 @@ class Linking(commands.Cog):
         mode = await members.spotify_app_mode(self.bot.pool)
         view = discord.ui.View()
         view.add_item(discord.ui.Button(label="Link Spotify", url=url))
-        await interaction.followup.send(render.link_text(url, mode), view=view, ephemeral=True)
+        text = render.link_text(url, mode) + (IMPORT_ALTERNATIVE if mode == "development" else "")
+        await interaction.followup.send(text, view=view, ephemeral=True)
 
     @app_commands.command(name="unlink", description="Delete everything SoundSync knows about you")
     async def unlink(self, interaction: discord.Interaction) -> None:
