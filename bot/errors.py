@@ -19,6 +19,7 @@ from soundsync_core.services.matches import MatchLookupError
 from soundsync_core.services.members import MemberError
 from soundsync_core.services.recluster import NothingToClusterError, ReclusterBusyError
 from soundsync_core.settings import ConfigError
+from soundsync_core.sources.spotify_export import ExportFormatError
 
 if TYPE_CHECKING:
     from bot.bot import SoundSyncBot
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 # Their messages are written for people: safe to show word for word.
 SAFE_ERRORS: tuple[type[Exception], ...] = (
     MemberError, MatchLookupError, NoLiveRunError, ReclusterBusyError, NothingToClusterError,
-    StateError,
+    StateError, ExportFormatError,
 )
 ERROR_EVENT = "soundsync_error"
 # discord.py's permission names → what Discord's settings screens call them.

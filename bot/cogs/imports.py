@@ -13,7 +13,7 @@ from bot import render
 from bot.bot import SoundSyncBot
 from bot.errors import BotRefusal
 from soundsync_core.services.export_import import ExportImportSummary, import_spotify_export
-from soundsync_core.sources.spotify_export import ExportFormatError, check_export_size
+from soundsync_core.sources.spotify_export import check_export_size
 
 AFTER_IMPORT = (
     "Your matches will include this after the next recluster — or right away via /matches "
@@ -62,14 +62,11 @@ class Imports(commands.Cog):
     @app_commands.checks.cooldown(3, 60.0, key=lambda interaction: interaction.user.id)
     async def import_history(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            check_export_size(file.size)  # before downloading anything
-            summary = await import_spotify_export(
-                self.bot.pool, interaction.user.id, await _download(file), filename=file.filename,
-                guild_id=interaction.guild_id, display_name=interaction.user.display_name,
-            )
-        except ExportFormatError as exc:
-            raise BotRefusal(str(exc)) from exc
+        check_export_size(file.size)  # before downloading anything
+        summary = await import_spotify_export(
+            self.bot.pool, interaction.user.id, await _download(file), filename=file.filename,
+            guild_id=interaction.guild_id, display_name=interaction.user.display_name,
+        )
         await interaction.followup.send(embed=import_embed(summary), ephemeral=True)
 
 
