@@ -7,15 +7,23 @@ A run's rows are written while it is ``running`` and only become visible to read
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import numpy as np
+
+from soundsync_core.taste.bulk_reasons import expand_reasons, is_compact, item_ids
+from soundsync_core.taste.profile import AUDIO_FEATURES
 
 GLOBAL_SCOPE = 0
 # Any constant will do, as long as every SoundSync process uses the same one.
 RECLUSTER_LOCK_KEY = 0x50554E44_0002
 KEEP_FINISHED_RUNS = 3
+MATCH_COLUMNS = ("run_id", "scope_id", "user_id", "rank", "other_id", "score", "reasons")
+MATCH_ROWS_PER_COPY = 250_000
 
 
 async def try_lock_recluster(conn: asyncpg.Connection) -> bool:
@@ -77,6 +85,46 @@ async def copy_rows(
     await conn.copy_records_to_table(table, records=rows, columns=list(columns))
 
 
+@dataclass(frozen=True)
+class MatchRows:
+    """A run's match rows as columns; ``reasons`` are JSON texts (see :mod:`bulk_reasons`)."""
+
+    scope_id: np.ndarray
+    user_id: np.ndarray
+    rank: np.ndarray
+    other_id: np.ndarray
+    score: np.ndarray
+    reasons: list[str]
+
+    def __len__(self) -> int:
+        return len(self.reasons)
+
+
+def match_copy_chunks(run_id: int, rows: MatchRows) -> Iterator[bytes]:
+    """The rows in COPY text format, :data:`MATCH_ROWS_PER_COPY` per chunk (CPU: run it off the loop).
+
+    Text COPY skips building millions of tuples and JSON objects in Python: the reasons are
+    already JSON. Only a backslash needs escaping there (JSON itself escapes tabs and newlines).
+    """
+    for start in range(0, len(rows), MATCH_ROWS_PER_COPY):
+        end = start + MATCH_ROWS_PER_COPY
+        reasons = [text.replace("\\", "\\\\") for text in rows.reasons[start:end]]
+        columns = zip(rows.scope_id[start:end].tolist(), rows.user_id[start:end].tolist(),
+                      rows.rank[start:end].tolist(), rows.other_id[start:end].tolist(),
+                      rows.score[start:end].tolist(), reasons, strict=True)
+        yield "".join(
+            f"{run_id}\t{scope}\t{user}\t{rank}\t{other}\t{score!r}\t{text}\n"
+            for scope, user, rank, other, score, text in columns
+        ).encode()
+
+
+async def copy_match_chunk(conn: asyncpg.Connection, chunk: bytes) -> None:
+    """COPY one chunk made by :func:`match_copy_chunks` into ``matches``."""
+    await conn.copy_to_table(
+        "matches", source=io.BytesIO(chunk), columns=list(MATCH_COLUMNS), format="text"
+    )
+
+
 async def switch_live(
     conn: asyncpg.Connection, run_id: int, scopes: Sequence[int], k: int, metrics: dict
 ) -> None:
@@ -119,13 +167,16 @@ async def run_info(conn: asyncpg.Connection, run_id: int) -> dict[str, Any] | No
 
 async def live_matches(
     conn: asyncpg.Connection, scope_id: int, user_id: int, limit: int
-) -> list[asyncpg.Record]:
+) -> list[dict[str, Any]]:
     """The member's stored matches in the live run of a scope, still valid right now.
+
+    Each row has ``other_id``, ``score``, ``display_name`` and ``reasons`` in the full shape of
+    :func:`~soundsync_core.taste.reasons.pair_reasons` (see :func:`readable_reasons`).
 
     Rows are dropped when the other member has since hidden themselves, left the guild, or been
     excluded by the member ("already friends" / "not interested").
     """
-    return await conn.fetch(
+    rows = await conn.fetch(
         """SELECT m.other_id, m.score, m.reasons, o.display_name
            FROM live_runs l
            JOIN matches m ON m.run_id = l.run_id AND m.scope_id = l.scope_id
@@ -141,6 +192,31 @@ async def live_matches(
            LIMIT $3""",
         scope_id, user_id, limit,
     )
+    reasons = await readable_reasons(conn, [r["reasons"] for r in rows])
+    return [{**dict(r), "reasons": why} for r, why in zip(rows, reasons, strict=True)]
+
+
+async def readable_reasons(conn: asyncpg.Connection, stored: Sequence[Any]) -> list[Any]:
+    """Stored reasons in the shape readers use: compact ones get their item names back.
+
+    A recluster stores ids and ranks only (millions of rows); the names come from the catalogue
+    here, in one query for the whole page. Reasons stored in the full shape pass unchanged.
+    """
+    compact = [r for r in stored if is_compact(r)]
+    if not compact:
+        return list(stored)
+    rows = await conn.fetch(
+        """SELECT 'artists' AS view, artist_id AS id, name FROM artists
+           WHERE artist_id = ANY($1::text[])
+           UNION ALL
+           SELECT 'tracks', track_id, name FROM tracks WHERE track_id = ANY($2::text[])""",
+        sorted({i for r in compact for i in item_ids(r, "a")}),
+        sorted({i for r in compact for i in item_ids(r, "t")}),
+    )
+    names: dict[str, dict[str, str]] = {"artists": {}, "tracks": {}}
+    for row in rows:
+        names[row["view"]][row["id"]] = row["name"]
+    return [expand_reasons(r, names, AUDIO_FEATURES) if is_compact(r) else r for r in stored]
 
 
 async def tribes_of_run(conn: asyncpg.Connection, run_id: int) -> list[asyncpg.Record]:

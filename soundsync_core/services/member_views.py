@@ -172,7 +172,9 @@ async def _stored_match(
            WHERE l.scope_id = $1 AND m.user_id = $2 AND m.other_id = $3""",
         scope, left, right,
     )
-    return (row["score"], row["reasons"]) if row else None
+    if row is None:
+        return None
+    return row["score"], (await runs.readable_reasons(conn, [row["reasons"]]))[0]
 
 
 async def _calibration(conn: asyncpg.Connection, scope: int) -> Calibration | None:

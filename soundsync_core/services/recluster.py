@@ -112,8 +112,9 @@ async def _run_locked(
             executor, lambda: compute_run(community, matches_per_member, seed, report)
         )
         stages["compute"] = time.monotonic() - mark
+        stages.update({f"compute: {name}": seconds for name, seconds in result.stages.items()})
         mark = time.monotonic()
-        await _write(conn, run_id, result, report)
+        await _write(conn, run_id, result, report, executor)
         stages["write"] = time.monotonic() - mark
         metrics = {**result.metrics, "members": len(community.profiles), "stages": stages}
         await runs.switch_live(conn, run_id, result.scopes, result.k, metrics)
@@ -129,31 +130,54 @@ async def _run_locked(
         tribes=[t.name for t in result.tribes],
         seconds=time.monotonic() - started,
         scopes=len(result.scopes),
-        matches=len(result.match_rows),
+        matches=len(result.matches),
         stages=stages,
     )
 
 
 async def _write(
-    conn: asyncpg.Connection, run_id: int, result: RunResult, report: ProgressCallback
+    conn: asyncpg.Connection,
+    run_id: int,
+    result: RunResult,
+    report: ProgressCallback,
+    executor: Executor | None,
 ) -> None:
-    report("writing", 0, 3)
+    """Tribes, then members, then the match chunks; progress counts those steps."""
+    total = 2 + -(-len(result.matches) // runs.MATCH_ROWS_PER_COPY)
+    report("writing", 0, total)
     await runs.copy_rows(
         conn, "cluster_centers",
         ("run_id", "cluster", "size", "name", "top_artists", "top_genres", "center",
          "artist_weights"),
         [(run_id, *row) for row in result.center_rows],
     )
-    report("writing", 1, 3)
+    report("writing", 1, total)
     await runs.copy_rows(
         conn, "user_clusters",
         ("run_id", "user_id", "cluster", "distance", "map_x", "map_y"),
         [(run_id, *row) for row in result.member_rows],
     )
-    report("writing", 2, 3)
-    await runs.copy_rows(
-        conn, "matches",
-        ("run_id", "scope_id", "user_id", "rank", "other_id", "score", "reasons"),
-        [(run_id, *row) for row in result.match_rows],
+    report("writing", 2, total)
+    await _copy_matches(
+        conn, run_id, result.matches, lambda done: report("writing", 2 + done, total), executor
     )
-    report("writing", 3, 3)
+    report("writing", total, total)
+
+
+async def _copy_matches(
+    conn: asyncpg.Connection,
+    run_id: int,
+    rows: runs.MatchRows,
+    chunk_done: Callable[[int], None],
+    executor: Executor | None,
+) -> None:
+    """Encode the next chunk in the executor while PostgreSQL ingests the current one."""
+    loop = asyncio.get_running_loop()
+    chunks = runs.match_copy_chunks(run_id, rows)
+    pending = loop.run_in_executor(executor, next, chunks, None)
+    done = 0
+    while (chunk := await pending) is not None:
+        pending = loop.run_in_executor(executor, next, chunks, None)
+        await runs.copy_match_chunk(conn, chunk)
+        done += 1
+        chunk_done(done)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from soundsync_core.repositories.community import Community
-from soundsync_core.repositories.runs import GLOBAL_SCOPE
-from soundsync_core.taste.engine import TasteSpace
+from soundsync_core.repositories.runs import GLOBAL_SCOPE, MatchRows
+from soundsync_core.taste.bulk_reasons import compact_reasons
+from soundsync_core.taste.engine import MatchTable, TasteSpace
 from soundsync_core.taste.neighbours import Exclusions
 from soundsync_core.taste.tribes import Tribe, TribeResult
 
@@ -19,15 +21,16 @@ ProgressCallback = Callable[[str, int, int], None]
 
 @dataclass
 class RunResult:
-    """Rows ready for COPY (without the run id) and what the summary needs."""
+    """Rows ready for COPY (without the run id), what the summary needs, seconds per step."""
 
     k: int
     tribes: list[Tribe]
     scopes: list[int]
     center_rows: list[tuple]
     member_rows: list[tuple]
-    match_rows: list[tuple]
+    matches: MatchRows
     metrics: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, float] = field(default_factory=dict)
 
 
 def _scopes(community: Community, index_of: dict[int, int]) -> dict[int, np.ndarray]:
@@ -63,19 +66,35 @@ def _member_rows(user_ids: np.ndarray, embedding: np.ndarray, tribes: TribeResul
     return rows
 
 
+class _Clock:
+    """Seconds per step, for the recluster's stage breakdown."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, float] = {}
+        self._mark = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.stages[name] = now - self._mark
+        self._mark = now
+
+
 def compute_run(
     community: Community, matches_per_member: int, seed: int, progress: ProgressCallback
 ) -> RunResult:
     """Fit the taste space, find tribes, rank every member's matches in every scope."""
+    clock = _Clock()
     profiles = community.profiles
     user_ids = np.array([p.user_id for p in profiles], dtype=np.int64)
     index_of = {int(u): i for i, u in enumerate(user_ids)}
     progress("vectors", 0, 1)
     space = TasteSpace.fit(profiles, seed=seed)
     progress("vectors", 1, 1)
+    clock.lap("fit")
     progress("tribes", 0, 1)
     tribes = space.tribes()
     progress("tribes", 1, 1)
+    clock.lap("tribes")
     hidden = {i for i, u in enumerate(user_ids) if community.visibility.get(int(u)) == "hidden"}
     pairs = {(index_of[a], index_of[b]) for a, b in community.exclusions
              if a in index_of and b in index_of}
@@ -84,22 +103,35 @@ def compute_run(
         scopes, k=matches_per_member, exclude=Exclusions.of(hidden, pairs),
         progress=lambda done, total: progress("matching", done, total),
     )
-    match_rows = []
-    total = len(table.user_idx)
-    columns = zip(table.scope_id, table.user_idx, table.other_idx, table.rank, table.percent,
-                  strict=True)
-    for n, (scope, i, j, rank, pct) in enumerate(columns):
-        match_rows.append((int(scope), int(user_ids[i]), int(rank), int(user_ids[j]),
-                           float(pct), space.reasons(int(i), int(j))))
-        if n % 5000 == 0:
-            progress("reasons", n, total)
-    progress("reasons", total, total)
+    clock.lap("matching")
+    matches = _match_rows(space, table, user_ids, progress)
+    clock.lap("reasons")
     return RunResult(
         k=tribes.k,
         tribes=tribes.tribes,
         scopes=sorted(scopes) if community.guild_only is None else [community.guild_only],
         center_rows=_center_rows(tribes),
         member_rows=_member_rows(user_ids, space.embedding, tribes),
-        match_rows=match_rows,
+        matches=matches,
         metrics={"silhouette": tribes.silhouette, "calibration": space.calibration.to_dict()},
+        stages=clock.stages,
+    )
+
+
+def _match_rows(
+    space: TasteSpace, table: MatchTable, user_ids: np.ndarray, progress: ProgressCallback
+) -> MatchRows:
+    """Match rows in ``(scope, member, rank)`` order, with every pair's reasons in bulk."""
+    order = np.lexsort((table.rank, table.user_idx, table.scope_id))
+    left, right = table.user_idx[order], table.other_idx[order]
+    reasons: list[str] = []
+    step = 500_000
+    for start in range(0, len(order), step):
+        progress("reasons", start, len(order))
+        chunk = slice(start, start + step)
+        reasons.extend(compact_reasons(space.vectors, left[chunk], right[chunk]))
+    progress("reasons", len(order), len(order))
+    return MatchRows(
+        scope_id=table.scope_id[order], user_id=user_ids[left], rank=table.rank[order],
+        other_id=user_ids[right], score=table.percent[order], reasons=reasons,
     )
