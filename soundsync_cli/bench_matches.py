@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from bot.bot import SoundSyncBot
 from bot.errors import ERROR_EVENT
 from soundsync_cli.bot_commands import serve_with_pool
 from soundsync_cli.progress import Progress
@@ -110,7 +111,9 @@ async def run_matches_bench(
     return report
 
 
-async def _drive(bot: Any, fake: Connection, batches: list[list[Asker]], report: MatchesBenchReport) -> int:
+async def _drive(
+    bot: SoundSyncBot, fake: Connection, batches: list[list[Asker]], report: MatchesBenchReport
+) -> int:
     """Send the rounds to the fake; returns how many errors the bot's handler reported."""
     errors: list[Exception] = []
 
@@ -118,15 +121,20 @@ async def _drive(bot: Any, fake: Connection, batches: list[list[Asker]], report:
         errors.append(error)
 
     bot.add_listener(record, f"on_{ERROR_EVENT}")
-    loop = asyncio.get_running_loop()
     for number, batch in enumerate(batches):
-        fake.send([(a.user_id, a.guild_id) for a in batch])
-        samples: list[Sample] = await loop.run_in_executor(None, fake.recv)
+        samples = await _round(fake, batch)
         if number > 0:  # round 0 warms the pool's prepared statements and the caches
             report.samples.extend(samples)
         _say(f"round {number}{' (warm-up)' if number == 0 else ''}: "
              f"{sum(s.error is None for s in samples)}/{len(samples)} answered")
+    for asker in batches[1 % len(batches)]:
+        report.alone.extend(await _round(fake, [asker]))
     return len(errors)
+
+
+async def _round(fake: Connection, batch: list[Asker]) -> list[Sample]:
+    fake.send([(a.user_id, a.guild_id) for a in batch])
+    return await asyncio.get_running_loop().run_in_executor(None, fake.recv)
 
 
 async def _bench_database(settings: Settings, server: str, members: int, *, reuse: bool) -> str:

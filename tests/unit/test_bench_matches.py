@@ -60,10 +60,14 @@ def test_latencies_are_taken_only_from_what_was_measured() -> None:
 
 
 def test_markdown_has_both_latencies_with_sample_counts_and_the_verdict() -> None:
-    text = format_markdown(_report([Sample(10.0, 30.0), Sample(20.0, None, "no followup")]))
+    report = _report([Sample(10.0, 30.0), Sample(20.0, None, "no followup")])
+    report.alone = [Sample(4.0, 9.0)]
+    text = format_markdown(report)
     rows = [line for line in text.splitlines() if line.startswith("| (")]
-    assert rows[0].startswith("| (a) first interaction callback (deferred) | 2 | 15.0 ms |")
-    assert rows[1].startswith("| (b) the message with the matches (followup) | 1 | 30.0 ms |")
+    assert rows[0].startswith("| (a) first interaction callback (deferred), 2 at once | 2 | 15.0 ms |")
+    assert rows[1].startswith("| (b) the message with the matches (followup), 2 at once | 1 | 30.0 ms |")
+    assert rows[2].startswith("| (a) first interaction callback, one at a time | 1 | 4.0 ms |")
+    assert rows[3].startswith("| (b) the message with the matches, one at a time | 1 | 9.0 ms |")
     assert "**FAIL**" in text
     assert "errors: 1." in text
     assert "20,000 stored match rows" in text
