@@ -89,7 +89,8 @@ class FakeDiscord:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Listen on ``host:port`` (port 0 picks a free one)."""
-        self._runner = web.AppRunner(self.make_app(), shutdown_timeout=1.0)
+        # No access log: request paths carry interaction and webhook tokens.
+        self._runner = web.AppRunner(self.make_app(), shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
