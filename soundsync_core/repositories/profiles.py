@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import asyncpg
@@ -166,20 +166,15 @@ async def load_profiles(
     guilds_of = {r["user_id"]: tuple(r["guild_ids"]) for r in guilds}
     artist_ids = sorted({a for s in snapshots for a in s["artist_ids"]})
     track_ids = sorted({t for s in snapshots for t in s["track_ids"]})
-    artists = {
-        r["artist_id"]: r for r in await conn.fetch(
-            "SELECT artist_id, name, genres FROM artists WHERE artist_id = ANY($1::text[])",
-            artist_ids,
-        )
-    }
-    tracks = {
-        r["track_id"]: r for r in await conn.fetch(
-            f"""SELECT t.track_id, t.name, t.artist_ids, f.provider, {_FEATURE_COLUMNS}
-                FROM tracks t LEFT JOIN track_features f USING (track_id)
-                WHERE t.track_id = ANY($1::text[])""",  # noqa: S608 (constant columns)
-            track_ids,
-        )
-    }
+    artists = _artist_details(await conn.fetch(
+        "SELECT artist_id, name, genres FROM artists WHERE artist_id = ANY($1::text[])", artist_ids,
+    ))
+    tracks = _track_details(await conn.fetch(
+        f"""SELECT t.track_id, t.name, t.artist_ids, f.provider, {_FEATURE_COLUMNS}
+            FROM tracks t LEFT JOIN track_features f USING (track_id)
+            WHERE t.track_id = ANY($1::text[])""",  # noqa: S608 (constant columns)
+        track_ids,
+    ))
     by_user: dict[int, list[TasteProfile]] = defaultdict(list)
     for snap in snapshots:
         by_user[snap["user_id"]].append(
@@ -188,29 +183,44 @@ async def load_profiles(
     return [merge_profiles(by_user[user_id]) for user_id in sorted(by_user)]
 
 
+# Per catalogue item, what every member's entry for it shares: converted once per item rather
+# than once per member listing it (a 100k-member load has millions of entries).
+ArtistDetails = tuple[str, tuple[str, ...]]
+TrackDetails = tuple[str, tuple[str, ...], Mapping[str, float] | None]
+
+
+def _artist_details(rows: Sequence[asyncpg.Record]) -> dict[str, ArtistDetails]:
+    return {r["artist_id"]: (r["name"], tuple(r["genres"])) for r in rows}
+
+
+def _track_details(rows: Sequence[asyncpg.Record]) -> dict[str, TrackDetails]:
+    details: dict[str, TrackDetails] = {}
+    for row in rows:
+        features = None
+        if row["provider"] not in (None, "none"):
+            known = {f: row[f] for f in AUDIO_FEATURES if row[f] is not None}
+            # One dict shared by every member's entry for the track: nobody may mutate it.
+            features = known or None
+        details[row["track_id"]] = (row["name"], tuple(row["artist_ids"]), features)
+    return details
+
+
 def _snapshot_profile(
-    snap: asyncpg.Record, artists: dict, tracks: dict, guild_ids: tuple[int, ...]
+    snap: asyncpg.Record,
+    artists: dict[str, ArtistDetails],
+    tracks: dict[str, TrackDetails],
+    guild_ids: tuple[int, ...],
 ) -> TasteProfile:
     artist_counts = snap["artist_counts"] or [None] * len(snap["artist_ids"])
     track_counts = snap["track_counts"] or [None] * len(snap["track_ids"])
     ranked_artists = []
-    pairs = zip(snap["artist_ids"], artist_counts, strict=True)
-    for rank, (artist_id, count) in enumerate(pairs, 1):
-        row = artists.get(artist_id)
-        ranked_artists.append(RankedArtist(
-            artist_id, rank, row["name"] if row else artist_id, count,
-            tuple(row["genres"]) if row else (),
-        ))
+    for rank, (artist_id, count) in enumerate(zip(snap["artist_ids"], artist_counts, strict=True), 1):
+        name, genres = artists.get(artist_id) or (artist_id, ())
+        ranked_artists.append(RankedArtist(artist_id, rank, name, count, genres))
     ranked_tracks = []
     for rank, (track_id, count) in enumerate(zip(snap["track_ids"], track_counts, strict=True), 1):
-        row = tracks.get(track_id)
-        features = None
-        if row is not None and row["provider"] not in (None, "none"):
-            features = {f: row[f] for f in AUDIO_FEATURES if row[f] is not None} or None
-        ranked_tracks.append(RankedTrack(
-            track_id, rank, row["name"] if row else track_id,
-            tuple(row["artist_ids"]) if row else (), count, features,
-        ))
+        name, artist_ids, features = tracks.get(track_id) or (track_id, (), None)
+        ranked_tracks.append(RankedTrack(track_id, rank, name, artist_ids, count, features))
     return TasteProfile(
         user_id=snap["user_id"],
         artists=tuple(ranked_artists),

@@ -133,11 +133,9 @@ class TasteSpace:
     @cached_property
     def names(self) -> dict[str, dict[str, str]]:
         """Display names by view: ``{"artists": {id: name}, "tracks": {id: name}}``."""
-        artists: dict[str, str] = {}
-        tracks: dict[str, str] = {}
-        for profile in self.profiles:
-            artists.update((a.id, a.name) for a in profile.artists if a.name)
-            tracks.update((t.id, t.name) for t in profile.tracks if t.name)
+        # One flat comprehension per view: at 100k members a per-profile update costs seconds.
+        artists = {a.id: a.name for p in self.profiles for a in p.artists if a.name}
+        tracks = {t.id: t.name for p in self.profiles for t in p.tracks if t.name}
         return {"artists": artists, "tracks": tracks}
 
     def reasons(self, i: int, j: int) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,6 +51,17 @@ class TasteVectors:
     def present(self, view: str) -> np.ndarray:
         """Boolean mask of the members that have ``view``."""
         return self.audio.present if view == "audio" else self.items[view].present
+
+    @cached_property
+    def stacked(self) -> sp.csr_matrix:
+        """Members × every sparse item, each view scaled by ``sqrt(weight)`` (see :func:`block_scores`)."""
+        blocks = [self.items[v].matrix * np.float32(np.sqrt(VIEW_WEIGHTS[v])) for v in SPARSE_VIEWS]
+        return sp.csr_matrix(sp.hstack(blocks, format="csr"), dtype=np.float32)
+
+    @cached_property
+    def presence(self) -> np.ndarray:
+        """Members × views (``VIEW_WEIGHTS`` order): 1.0 where the member has the view."""
+        return np.stack([self.present(v) for v in VIEW_WEIGHTS], axis=1).astype(np.float32)
 
 
 def build_vectors(profiles: Sequence[TasteProfile], *, seed: int = 0) -> TasteVectors:
@@ -103,44 +115,38 @@ def pair_scores(vectors: TasteVectors, left: np.ndarray, right: np.ndarray) -> n
 
 @dataclass(frozen=True)
 class MemberSlice:
-    """The rows of a set of members in every view, ready for block products."""
+    """The rows of a set of members, ready for block products.
+
+    ``stacked`` holds every sparse view side by side, each scaled by the square root of its
+    weight, so one sparse product gives the weighted sum of the sparse cosines; ``presence`` is
+    members × views (``VIEW_WEIGHTS`` order, 1.0 where the member has the view).
+    """
 
     index: np.ndarray
-    sparse: dict[str, sp.csr_matrix]
+    stacked: sp.csr_matrix
     audio: np.ndarray
-    present: dict[str, np.ndarray]
+    presence: np.ndarray
 
 
 def member_slice(vectors: TasteVectors, index: np.ndarray) -> MemberSlice:
     """Slice ``index`` out of every view (done once per block side, reused across products)."""
     index = np.asarray(index, dtype=np.int64)
-    present = {view: vectors.present(view)[index] for view in VIEW_WEIGHTS}
-    sparse = {view: vectors.items[view].matrix[index] for view in SPARSE_VIEWS}
-    return MemberSlice(index, sparse, vectors.audio.vectors[index], present)
+    return MemberSlice(index, vectors.stacked[index], vectors.audio.vectors[index], vectors.presence[index])
 
 
 def block_scores(vectors: TasteVectors, rows: MemberSlice, cols: MemberSlice) -> np.ndarray:
-    """Dense ``len(rows) × len(cols)`` matrix of raw compatibility (float32)."""
-    shape = (len(rows.index), len(cols.index))
-    num = np.zeros(shape, dtype=np.float32)
-    den = np.zeros(shape, dtype=np.float32)
-    for view, weight in VIEW_WEIGHTS.items():
-        pr, pc = rows.present[view], cols.present[view]
-        if not pr.any() or not pc.any():
-            continue
-        cos = _view_block(view, rows, cols) - np.float32(vectors.baselines[view])
-        if pr.all() and pc.all():
-            num += np.float32(weight) * cos
-            den += np.float32(weight)
-        else:
-            mask = np.outer(pr, pc).astype(np.float32) * np.float32(weight)
-            num += mask * cos
-            den += mask
+    """Dense ``len(rows) × len(cols)`` matrix of raw compatibility (float32).
+
+    Same formula as :func:`pair_scores`, arranged for few passes over the block: a view one side
+    lacks has a zero row there, so its cosine is already 0 and only the weights and chance levels
+    need the presence masks — and those are tiny (views = 4) matrix products.
+    """
+    weights = np.array(list(VIEW_WEIGHTS.values()), dtype=np.float32)
+    chance = np.array([vectors.baselines[v] for v in VIEW_WEIGHTS], dtype=np.float32)
+    num = np.asarray((rows.stacked @ cols.stacked.T).toarray(), dtype=np.float32)
+    if rows.audio.size and cols.audio.size:
+        num += np.float32(VIEW_WEIGHTS["audio"]) * (rows.audio @ cols.audio.T)
+    weighted = rows.presence * weights
+    num -= (weighted * chance) @ cols.presence.T
+    den = weighted @ cols.presence.T
     return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-
-
-def _view_block(view: str, rows: MemberSlice, cols: MemberSlice) -> np.ndarray:
-    if view == "audio":
-        return rows.audio @ cols.audio.T
-    product = rows.sparse[view] @ cols.sparse[view].T
-    return np.asarray(product.toarray(), dtype=np.float32)

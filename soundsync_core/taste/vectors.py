@@ -119,12 +119,17 @@ def track_lists(profile: TasteProfile) -> Entries:
 
 def genre_lists(profile: TasteProfile) -> Entries:
     """Genres weighted by the summed weights of the member's artists that carry them."""
+    return _genres_of_artists(profile, artist_lists(profile))
+
+
+def _genres_of_artists(profile: TasteProfile, artists: Entries) -> Entries:
+    """:func:`genre_lists` from the member's already weighted artists."""
     genres_of = {a.id: a.genres for a in profile.artists if a.genres}
     if not genres_of:
         return [], [], []
     weight: dict[str, float] = {}
     best_rank: dict[str, int] = {}
-    for artist_id, rank, artist_weight in zip(*artist_lists(profile), strict=True):
+    for artist_id, rank, artist_weight in zip(*artists, strict=True):
         for genre in genres_of.get(artist_id, ()):
             weight[genre] = weight.get(genre, 0.0) + artist_weight
             best_rank[genre] = min(best_rank.get(genre, rank), rank)
@@ -159,19 +164,23 @@ def build_view(
     name: str, profiles: Sequence[TasteProfile], entries: Callable[[TasteProfile], Entries]
 ) -> ItemView:
     """Build one view: weights → IDF over members having the view → L2-normalised rows."""
+    return _view_of(name, [entries(profile) for profile in profiles])
+
+
+def _view_of(name: str, lists: Sequence[Entries]) -> ItemView:
+    """One view from every member's weighted items (row order = members)."""
     column: dict[str, int] = {}
     lengths: list[int] = []
     cols: list[int] = []
     weights: list[float] = []
     ranks: list[int] = []
-    for profile in profiles:
-        ids, item_ranks, item_weights = entries(profile)
+    for ids, item_ranks, item_weights in lists:
         lengths.append(len(ids))
         cols.extend([column.setdefault(item, len(column)) for item in ids])
         weights.extend(item_weights)
         ranks.extend(item_ranks)
-    shape = (len(profiles), len(column))
-    r = np.repeat(np.arange(len(profiles), dtype=np.int64), lengths)
+    shape = (len(lists), len(column))
+    r = np.repeat(np.arange(len(lists), dtype=np.int64), lengths)
     c = np.asarray(cols, dtype=np.int64)
     raw = sp.csr_matrix((np.asarray(weights, dtype=np.float32), (r, c)), shape=shape)
     rank_m = sp.csr_matrix((np.asarray(ranks, dtype=np.float32), (r, c)), shape=shape)
@@ -186,8 +195,10 @@ def build_view(
 
 def build_item_views(profiles: Sequence[TasteProfile]) -> dict[str, ItemView]:
     """The three sparse views of a population, keyed ``artists``, ``tracks``, ``genres``."""
+    artists = [artist_lists(profile) for profile in profiles]
+    genres = [_genres_of_artists(p, entries) for p, entries in zip(profiles, artists, strict=True)]
     return {
-        "artists": build_view("artists", profiles, artist_lists),
+        "artists": _view_of("artists", artists),
         "tracks": build_view("tracks", profiles, track_lists),
-        "genres": build_view("genres", profiles, genre_lists),
+        "genres": _view_of("genres", genres),
     }
