@@ -121,12 +121,16 @@ async def _drive(
         errors.append(error)
 
     bot.add_listener(record, f"on_{ERROR_EVENT}")
+    cpu = 0.0
     for number, batch in enumerate(batches):
+        started = time.process_time()
         samples = await _round(fake, batch)
         if number > 0:  # round 0 warms the pool's prepared statements and the caches
             report.samples.extend(samples)
+            cpu += time.process_time() - started
         _say(f"round {number}{' (warm-up)' if number == 0 else ''}: "
              f"{sum(s.error is None for s in samples)}/{len(samples)} answered")
+    report.bot_cpu_ms = cpu * 1000 / max(len(report.samples), 1)
     for asker in batches[1 % len(batches)]:
         report.alone.extend(await _round(fake, [asker]))
     return len(errors)

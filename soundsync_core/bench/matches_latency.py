@@ -80,6 +80,8 @@ class MatchesBenchReport:
     # The same command one at a time, for scale: what a single /matches costs unqueued.
     alone: list[Sample] = field(default_factory=list)
     bot_errors: int = 0
+    # CPU time of the bot's process over the measured rounds, per /matches.
+    bot_cpu_ms: float = float("nan")
 
     @property
     def errors(self) -> int:
@@ -210,6 +212,11 @@ def format_markdown(report: MatchesBenchReport) -> str:
         f"does; asyncpg pool of {report.pool_size}) against the fake Discord (REST + gateway) "
         "running in its own process on loopback, which also takes the times; PostgreSQL on the "
         "same machine.",
+        f"- The bot's process spent {report.bot_cpu_ms:.1f} ms of CPU per `/matches` in the measured "
+        "rounds (discord.py, aiohttp, asyncpg, reasons, rendering) on one event loop, so the last "
+        f"answer of a burst of {report.concurrency} cannot come before about "
+        f"{report.bot_cpu_ms * report.concurrency:.0f} ms: most of the gap between the two pairs "
+        "of rows (PostgreSQL, the fake and other work on the host share the same cores).",
         "- (a) is the bot's `defer()`, sent after the command tree's presence check; (b) is the "
         "followup carrying the first match's embed and the pager (stored matches read from the "
         "live run, page rendered).",

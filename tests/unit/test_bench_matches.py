@@ -62,6 +62,7 @@ def test_latencies_are_taken_only_from_what_was_measured() -> None:
 def test_markdown_has_both_latencies_with_sample_counts_and_the_verdict() -> None:
     report = _report([Sample(10.0, 30.0), Sample(20.0, None, "no followup")])
     report.alone = [Sample(4.0, 9.0)]
+    report.bot_cpu_ms = 3.25
     text = format_markdown(report)
     rows = [line for line in text.splitlines() if line.startswith("| (")]
     assert rows[0].startswith("| (a) first interaction callback (deferred), 2 at once | 2 | 15.0 ms |")
@@ -71,3 +72,4 @@ def test_markdown_has_both_latencies_with_sample_counts_and_the_verdict() -> Non
     assert "**FAIL**" in text
     assert "errors: 1." in text
     assert "20,000 stored match rows" in text
+    assert "3.2 ms of CPU per `/matches`" in text
