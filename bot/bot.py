@@ -18,6 +18,8 @@ from soundsync_core.services import members
 from soundsync_core.settings import Settings
 
 log = logging.getLogger(__name__)
+# Remembered (guild, member) pairs per process; cleared when full (a re-check is all it costs).
+PRESENCE_CACHE_LIMIT = 200_000
 
 EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.linking",
@@ -36,15 +38,32 @@ class SoundSyncTree(app_commands.CommandTree["SoundSyncBot"]):
     """Records the guild (and the linked member's membership) on every command use.
 
     Without the privileged members intent, command use is how SoundSync learns who is where.
+    A linked member already recorded in a guild is remembered in this process, so their next
+    commands reach ``defer()`` without a database round trip first.
     """
 
+    def __init__(self, client: SoundSyncBot, **options: Any) -> None:
+        super().__init__(client, **options)
+        self._recorded: set[tuple[int, int]] = set()
+
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.guild_id is not None:
+        if interaction.guild_id is None:
+            return True
+        key = (interaction.guild_id, interaction.user.id)
+        if key not in self._recorded:
             guild_name = interaction.guild.name if interaction.guild else None
-            await members.record_presence(
+            linked = await members.record_presence(
                 self.client.pool, interaction.guild_id, guild_name, interaction.user.id
             )
+            if linked:
+                if len(self._recorded) >= PRESENCE_CACHE_LIMIT:
+                    self._recorded.clear()
+                self._recorded.add(key)
         return True
+
+    def forget_presence(self, user_id: int) -> None:
+        """The member unlinked: check their presence again when they come back."""
+        self._recorded = {key for key in self._recorded if key[1] != user_id}
 
 
 class SoundSyncBot(commands.Bot):

@@ -70,7 +70,9 @@ class Linking(commands.Cog):
         user_id = interaction.user.id
 
         async def delete_everything() -> str:
-            if await members.unlink(self.bot.pool, user_id):
+            deleted = await members.unlink(self.bot.pool, user_id)
+            self.bot.tree.forget_presence(user_id)
+            if deleted:
                 return "Done: every piece of your SoundSync data has been deleted. Bye for now!"
             return "SoundSync had nothing stored about you — there was nothing to delete."
 

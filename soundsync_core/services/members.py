@@ -65,31 +65,28 @@ async def record_guild(
 
 async def record_presence(
     pool: asyncpg.Pool, guild_id: int, guild_name: str | None, user_id: int
-) -> None:
+) -> bool:
     """The member used SoundSync in this guild: record the guild, and the membership if linked.
 
     Without the privileged members intent this is how ``guild_members`` learns where a linked
-    member is; unlinked users leave no row at all.
+    member is; unlinked users leave no row at all. Returns True when the member is linked (and
+    so now recorded in the guild), which lets the caller skip the check next time.
     """
     async with pool.acquire() as conn:
         # Nearly every command finds both already recorded. Read first: an upsert would lock the
         # guild's row and wait for a commit on each command, queueing a busy guild's commands.
-        if await _presence_known(conn, guild_id, guild_name, user_id):
-            return
-        async with conn.transaction():
-            await _write_presence(conn, guild_id, guild_name, user_id)
-
-
-async def _presence_known(
-    conn: asyncpg.Connection, guild_id: int, guild_name: str | None, user_id: int
-) -> bool:
-    return await conn.fetchval(
-        """SELECT EXISTS (SELECT 1 FROM guilds WHERE guild_id = $1
-                          AND ($2::text IS NULL OR name = $2))
-              AND (NOT EXISTS (SELECT 1 FROM members WHERE user_id = $3)
-                   OR EXISTS (SELECT 1 FROM guild_members WHERE guild_id = $1 AND user_id = $3))""",
-        guild_id, guild_name, user_id,
-    )
+        known = await conn.fetchrow(
+            """SELECT EXISTS (SELECT 1 FROM guilds WHERE guild_id = $1
+                              AND ($2::text IS NULL OR name = $2)) AS guild_known,
+                      EXISTS (SELECT 1 FROM members WHERE user_id = $3) AS linked,
+                      EXISTS (SELECT 1 FROM guild_members
+                              WHERE guild_id = $1 AND user_id = $3) AS member_known""",
+            guild_id, guild_name, user_id,
+        )
+        if not (known["guild_known"] and (known["member_known"] or not known["linked"])):
+            async with conn.transaction():
+                await _write_presence(conn, guild_id, guild_name, user_id)
+        return known["linked"]
 
 
 async def _write_presence(

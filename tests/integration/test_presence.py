@@ -17,7 +17,7 @@ async def _link(pool: asyncpg.Pool, user_id: int) -> None:
 
 async def test_first_use_records_the_guild_and_a_linked_members_membership(pool: asyncpg.Pool) -> None:
     await _link(pool, LINKED)
-    await record_presence(pool, GUILD, "Listening Club", LINKED)
+    assert await record_presence(pool, GUILD, "Listening Club", LINKED) is True
     assert await pool.fetchval("SELECT name FROM guilds WHERE guild_id = $1", GUILD) == "Listening Club"
     assert await pool.fetchval(
         "SELECT count(*) FROM guild_members WHERE guild_id = $1 AND user_id = $2", GUILD, LINKED
@@ -25,7 +25,7 @@ async def test_first_use_records_the_guild_and_a_linked_members_membership(pool:
 
 
 async def test_an_unlinked_user_leaves_no_row_of_their_own(pool: asyncpg.Pool) -> None:
-    await record_presence(pool, GUILD, "Listening Club", STRANGER)
+    assert await record_presence(pool, GUILD, "Listening Club", STRANGER) is False
     assert await pool.fetchval("SELECT count(*) FROM guild_members") == 0
     assert await pool.fetchval("SELECT count(*) FROM members") == 0
 
