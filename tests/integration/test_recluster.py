@@ -117,6 +117,18 @@ KILL_MID_WRITE = textwrap.dedent("""
 """)
 
 
+async def _until_dead_session_released_its_lock(pool: asyncpg.Pool) -> None:
+    """PostgreSQL frees a killed client's advisory lock once it notices the closed socket."""
+    for _ in range(100):
+        held = await pool.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        )
+        if held == 0:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the killed recluster's lock was never released")
+
+
 async def test_killed_run_leaves_previous_run_serving(pool: asyncpg.Pool, db_url: str) -> None:
     await _seed(pool)
     first = await recluster(pool)
@@ -136,6 +148,7 @@ async def test_killed_run_leaves_previous_run_serving(pool: asyncpg.Pool, db_url
     after = await matches_for(pool, 1000, GUILD, limit=5)
     assert [m.user_id for m in after.matches] == [m.user_id for m in before.matches]
 
+    await _until_dead_session_released_its_lock(pool)
     third = await recluster(pool)
     async with pool.acquire() as conn:
         assert await runs.live_run_id(conn, GUILD) == third.run_id
