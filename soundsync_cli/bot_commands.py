@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -22,7 +21,7 @@ from aiohttp import web
 
 from bot.bot import SoundSyncBot
 from bot.dm_sender import DiscordDMSender
-from soundsync_cli.runtime import configure_logging, database_url, open_pool
+from soundsync_cli.runtime import configure_logging, database_url, open_pool, tune_gc_for_serving
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services.scheduler import WeeklyJobs, start_scheduler
 from soundsync_core.settings import Settings
@@ -127,18 +126,8 @@ async def serve_with_pool(
         scheduler = await start_scheduler(jobs, settings)
         stack.push_async_callback(jobs.stop, scheduler)
         log.info("SoundSync is up (%s)", "bot + web + scheduler" if with_web else "bot + scheduler")
-        _freeze_startup_heap()
+        tune_gc_for_serving()
         yield bot
-
-
-def _freeze_startup_heap() -> None:
-    """Keep the garbage collector off what start-up built (modules, discord.py's caches, sklearn).
-
-    Otherwise every full collection walks those hundreds of thousands of objects, a pause of
-    100-200 ms on a small host that lands on whichever interactions are in flight.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 async def _ready(bot: SoundSyncBot, task: asyncio.Task[None]) -> None:

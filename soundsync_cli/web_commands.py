@@ -14,7 +14,13 @@ from pathlib import Path
 import asyncpg
 from aiohttp import web
 
-from soundsync_cli.runtime import configure_logging, database_url, open_pool
+from soundsync_cli.runtime import (
+    WEB_GC_THRESHOLDS,
+    configure_logging,
+    database_url,
+    open_pool,
+    tune_gc_for_serving,
+)
 from soundsync_core.bench.linking import format_markdown, run_link_bench
 from soundsync_core.bench.report import write_section
 from soundsync_core.security.vault import TokenVault
@@ -81,6 +87,7 @@ async def _serve_until(
         await runner.setup()
         try:
             await web.TCPSite(runner, host, port).start()
+            tune_gc_for_serving(WEB_GC_THRESHOLDS)
             log.info("web listening on %s:%d", host, port)
             await stop.wait()
             log.info("web shutting down: finishing in-flight requests")
@@ -122,6 +129,7 @@ async def _start_web(settings: Settings, pool: asyncpg.Pool) -> tuple[str, StopW
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
+    tune_gc_for_serving(WEB_GC_THRESHOLDS)  # as `soundsync web` does once it listens
     host, port = runner.addresses[0][:2]
     return f"http://{host}:{port}", runner.cleanup
 
