@@ -10,8 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import asyncpg
@@ -21,7 +20,13 @@ from aiohttp import web
 
 from bot.bot import SoundSyncBot
 from bot.dm_sender import DiscordDMSender
-from soundsync_cli.runtime import configure_logging, database_url, open_pool, tune_gc_for_serving
+from soundsync_cli.runtime import (
+    configure_logging,
+    database_url,
+    open_pool,
+    stop_on_signals,
+    tune_gc_for_serving,
+)
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services.scheduler import WeeklyJobs, start_scheduler
 from soundsync_core.settings import Settings
@@ -76,26 +81,11 @@ def point_discord_py_at(settings: Settings) -> None:
 async def _until_signal(main: AsyncIterator[None]) -> None:
     """Drive ``main`` (an async generator that yields once it is up) until SIGINT/SIGTERM."""
     stop = asyncio.Event()
-    with _stop_on_signals(stop):
+    with stop_on_signals(stop):
         async with contextlib.aclosing(main):
             async for _ in main:
                 await stop.wait()
                 break
-
-
-@contextlib.contextmanager
-def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for signum in signals:
-        with contextlib.suppress(NotImplementedError):  # not on every platform
-            loop.add_signal_handler(signum, stop.set)
-    try:
-        yield
-    finally:
-        for signum in signals:
-            with contextlib.suppress(NotImplementedError):
-                loop.remove_signal_handler(signum)
 
 
 async def serve(

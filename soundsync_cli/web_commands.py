@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -19,6 +17,7 @@ from soundsync_cli.runtime import (
     configure_logging,
     database_url,
     open_pool,
+    stop_on_signals,
     tune_gc_for_serving,
 )
 from soundsync_core.bench.linking import format_markdown, run_link_bench
@@ -54,28 +53,13 @@ def run_web(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for signum in signals:
-        with contextlib.suppress(NotImplementedError):  # not on every platform
-            loop.add_signal_handler(signum, stop.set)
-    try:
-        yield
-    finally:
-        for signum in signals:
-            with contextlib.suppress(NotImplementedError):
-                loop.remove_signal_handler(signum)
-
-
 async def serve(
     settings: Settings, url: str, *, host: str = DEFAULT_HOST, port: int | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
     """Run the web app on ``host:port`` (default ``settings.port``) until ``stop`` is set."""
     stop = stop or asyncio.Event()
-    with _stop_on_signals(stop):
+    with stop_on_signals(stop):
         await _serve_until(settings, url, host, port or settings.port, stop)
 
 
