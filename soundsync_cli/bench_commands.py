@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from soundsync_cli.args import positive
 from soundsync_cli.bench_matches import register_matches_bench
 from soundsync_cli.bench_recluster import register_recluster_bench
 from soundsync_cli.web_commands import register_link_bench
@@ -26,8 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     quality.add_argument(
         "--sizes", type=_sizes, default=(300, 1000), help="community sizes (default 300,1000)"
     )
-    quality.add_argument("--seeds", type=_positive, default=3, help="communities per size")
-    quality.add_argument("--k", type=_positive, default=10, help="list length scored (10)")
+    quality.add_argument("--seeds", type=positive, default=3, help="communities per size")
+    quality.add_argument("--k", type=positive, default=10, help="list length scored (10)")
     quality.add_argument(
         "--write", type=Path, metavar="BENCHMARKS.md", help="also update this markdown file"
     )
@@ -37,17 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     register_link_bench(benches)
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def _sizes(text: str) -> tuple[int, ...]:
     try:
-        sizes = tuple(_positive(part) for part in text.split(",") if part.strip())
-    except ValueError as exc:
+        sizes = tuple(positive(part) for part in text.split(",") if part.strip())
+    except argparse.ArgumentTypeError as exc:
         raise argparse.ArgumentTypeError(f"comma-separated member counts, got {text!r}") from exc
     if not sizes or min(sizes) < 2:
         raise argparse.ArgumentTypeError("each size must be at least 2 members")

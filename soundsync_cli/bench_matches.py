@@ -23,9 +23,10 @@ from pydantic import SecretStr
 
 from bot.bot import SoundSyncBot
 from bot.errors import ERROR_EVENT
+from soundsync_cli.args import positive
 from soundsync_cli.bot_commands import serve_with_pool
 from soundsync_cli.progress import Progress
-from soundsync_cli.runtime import configure_logging, database_url, open_connection, open_pool, side_database
+from soundsync_cli.runtime import configure_logging, database_url, open_connection, open_pool
 from soundsync_core.bench.matches_latency import (
     BENCH_DATABASE,
     Asker,
@@ -39,6 +40,7 @@ from soundsync_core.bench.matches_latency import (
     rounds_of,
 )
 from soundsync_core.bench.report import write_section
+from soundsync_core.db.databases import side_database
 from soundsync_core.settings import Settings
 
 # Generous: a late answer is measured, only a missing one is an error.
@@ -51,20 +53,13 @@ def register_matches_bench(benches: argparse._SubParsersAction) -> None:
     cmd = benches.add_parser(
         "matches", help="latency of concurrent /matches through the bot against the fake Discord"
     )
-    cmd.add_argument("--members", type=_positive, default=100_000, help="members in the database (100000)")
-    cmd.add_argument("--concurrency", type=_positive, default=50, help="/matches at once (50)")
-    cmd.add_argument("--rounds", type=_positive, default=10, help="measured rounds (10)")
+    cmd.add_argument("--members", type=positive, default=100_000, help="members in the database (100000)")
+    cmd.add_argument("--concurrency", type=positive, default=50, help="/matches at once (50)")
+    cmd.add_argument("--rounds", type=positive, default=10, help="measured rounds (10)")
     cmd.add_argument("--reuse", action="store_true",
                      help="keep the bench database when it already holds --members members and a live run")
     cmd.add_argument("--write", type=Path, metavar="BENCHMARKS.md", help="also update this markdown file")
     cmd.set_defaults(handler=run_matches_bench_command)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def run_matches_bench_command(args: argparse.Namespace, settings: Settings) -> int:

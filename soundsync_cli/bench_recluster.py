@@ -7,8 +7,9 @@ import asyncio
 import sys
 from pathlib import Path
 
+from soundsync_cli.args import at_least
 from soundsync_cli.progress import Progress
-from soundsync_cli.runtime import configure_logging, database_url, open_pool, side_database
+from soundsync_cli.runtime import configure_logging, database_url, open_pool
 from soundsync_core.bench.recluster import (
     BENCH_DATABASE,
     ReclusterBenchReport,
@@ -16,6 +17,7 @@ from soundsync_core.bench.recluster import (
     run_recluster_bench,
 )
 from soundsync_core.bench.report import write_section
+from soundsync_core.db.databases import side_database
 from soundsync_core.settings import Settings
 
 
@@ -24,17 +26,10 @@ def register_recluster_bench(benches: argparse._SubParsersAction) -> None:
     cmd = benches.add_parser(
         "recluster", help="time one recluster of a synthetic community (import not counted)"
     )
-    cmd.add_argument("--members", type=_at_least_two, default=100_000, help="community size (100000)")
+    cmd.add_argument("--members", type=at_least(2), default=100_000, help="community size (100000)")
     cmd.add_argument("--seed", type=int, default=1, help="community and recluster seed (1)")
     cmd.add_argument("--write", type=Path, metavar="BENCHMARKS.md", help="also update this markdown file")
     cmd.set_defaults(handler=run_recluster_bench_command)
-
-
-def _at_least_two(text: str) -> int:
-    value = int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be at least 2, got {value}")
-    return value
 
 
 def run_recluster_bench_command(args: argparse.Namespace, settings: Settings) -> int:

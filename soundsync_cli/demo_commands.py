@@ -1,6 +1,7 @@
 """``soundsync demo``: a synthetic community imported, reclustered and matched, end to end.
 
-It needs no Discord or Spotify credentials and writes to its own database (``soundsync_demo``
+It needs no Discord or Spotify credentials and writes to its own database (``soundsync_demo``,
+recreated on every run
 on the configured or embedded server), never to the real one.
 """
 
@@ -14,7 +15,8 @@ import asyncpg
 from soundsync_cli.errors import UsageError
 from soundsync_cli.progress import Progress
 from soundsync_cli.render import render_match_table, render_tribes
-from soundsync_cli.runtime import configure_logging, database_url, open_pool, side_database
+from soundsync_cli.runtime import configure_logging, database_url, open_pool
+from soundsync_core.db.databases import side_database
 from soundsync_core.db.urls import mask_url
 from soundsync_core.services.community_views import guild_tribes
 from soundsync_core.services.importer import import_profiles
@@ -44,7 +46,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _demo(settings: Settings, server: str, members: int, seed: int) -> None:
     print(f"SoundSync demo: {members} synthetic members, no Discord or Spotify needed.")
-    url = await side_database(server, DEMO_DATABASE, fresh=False)
+    url = await side_database(server, DEMO_DATABASE, fresh=True)
     print(f"database: {mask_url(url)}")
     community = generate_community(members, seed=seed)
     async with open_pool(settings, url) as pool:

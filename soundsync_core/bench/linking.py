@@ -27,9 +27,8 @@ import aiohttp
 import asyncpg
 from cryptography.fernet import Fernet
 
-from soundsync_core.db.migrations import migrate
-from soundsync_core.db.pool import connect, create_pool
-from soundsync_core.db.urls import with_database
+from soundsync_core.db.databases import drop_database, side_database
+from soundsync_core.db.pool import create_pool
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services.linking import start_link
 from soundsync_core.settings import Settings, load_settings
@@ -104,19 +103,10 @@ async def _outside(members: int) -> AsyncIterator[Connection]:
 async def _scratch_database(server_url: str) -> AsyncIterator[str]:
     """A migrated database of the bench's own, dropped afterwards."""
     name = f"soundsync_bench_{secrets.token_hex(4)}"
-    admin = await connect(server_url)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = with_database(server_url, name)
-        conn = await connect(url)
-        try:
-            await migrate(conn)
-        finally:
-            await conn.close()
-        yield url
+        yield await side_database(server_url, name, fresh=True)
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(server_url, name)
 
 
 class StallMonitor:
