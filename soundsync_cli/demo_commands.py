@@ -1,8 +1,7 @@
 """``soundsync demo``: a synthetic community imported, reclustered and matched, end to end.
 
-It needs no Discord or Spotify credentials and writes to its own database (``soundsync_demo``,
-recreated on every run
-on the configured or embedded server), never to the real one.
+It needs no Discord or Spotify credentials and writes to its own database (``soundsync_demo``
+on the configured or embedded server, recreated on every run), never to the real one.
 """
 
 from __future__ import annotations
