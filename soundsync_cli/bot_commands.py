@@ -24,12 +24,14 @@ from soundsync_cli.runtime import (
     configure_logging,
     database_url,
     open_pool,
+    spotify_gateway,
     stop_on_signals,
     tune_gc_for_serving,
 )
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services.scheduler import WeeklyJobs, start_scheduler
 from soundsync_core.settings import Settings
+from soundsync_core.sources.spotify_gateway import SpotifyGateway
 from web.app import PathOnlyAccessLogger, create_app
 
 log = logging.getLogger(__name__)
@@ -111,7 +113,8 @@ async def serve_with_pool(
         stack.push_async_callback(_stop_bot, bot, task)
         await _ready(bot, task)
         if with_web:
-            stack.push_async_callback(await _start_web(settings, pool, host))
+            gateway = stack.enter_context(spotify_gateway(settings))
+            stack.push_async_callback(await _start_web(settings, pool, gateway, host))
         jobs = WeeklyJobs(pool, settings, DiscordDMSender(bot))
         scheduler = await start_scheduler(jobs, settings)
         stack.push_async_callback(jobs.stop, scheduler)
@@ -136,9 +139,10 @@ async def _stop_bot(bot: SoundSyncBot, task: asyncio.Task[None]) -> None:
 
 
 async def _start_web(
-    settings: Settings, pool: asyncpg.Pool, host: str
+    settings: Settings, pool: asyncpg.Pool, gateway: SpotifyGateway, host: str
 ) -> Callable[[], Awaitable[None]]:
-    runner = web.AppRunner(create_app(settings, pool), access_log_class=PathOnlyAccessLogger)
+    runner = web.AppRunner(create_app(settings, pool, gateway=gateway),
+                           access_log_class=PathOnlyAccessLogger)
     await runner.setup()
     await web.TCPSite(runner, host, settings.port).start()
     log.info("web listening on %s:%d", host, settings.port)

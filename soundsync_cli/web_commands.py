@@ -17,6 +17,7 @@ from soundsync_cli.runtime import (
     configure_logging,
     database_url,
     open_pool,
+    spotify_gateway,
     stop_on_signals,
     tune_gc_for_serving,
 )
@@ -66,17 +67,22 @@ async def serve(
 async def _serve_until(
     settings: Settings, url: str, host: str, port: int, stop: asyncio.Event
 ) -> None:
-    async with open_pool(settings, url) as pool:
-        runner = web.AppRunner(create_app(settings, pool), access_log_class=PathOnlyAccessLogger)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-            tune_gc_for_serving(WEB_GC_THRESHOLDS)
-            log.info("web listening on %s:%d", host, port)
-            await stop.wait()
-            log.info("web shutting down: finishing in-flight requests")
-        finally:
-            await runner.cleanup()
+    with spotify_gateway(settings) as gateway:
+        async with open_pool(settings, url) as pool:
+            await _serve_app(create_app(settings, pool, gateway=gateway), host, port, stop)
+
+
+async def _serve_app(app: web.Application, host: str, port: int, stop: asyncio.Event) -> None:
+    runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        tune_gc_for_serving(WEB_GC_THRESHOLDS)
+        log.info("web listening on %s:%d", host, port)
+        await stop.wait()
+        log.info("web shutting down: finishing in-flight requests")
+    finally:
+        await runner.cleanup()
 
 
 async def link_url(settings: Settings, url: str, user_id: int, guild_id: int | None) -> str:
@@ -109,13 +115,21 @@ def register_link_bench(benches: argparse._SubParsersAction) -> None:
 
 
 async def _start_web(settings: Settings, pool: asyncpg.Pool) -> tuple[str, StopWeb]:
-    runner = web.AppRunner(create_app(settings, pool), access_log=None)
+    """The web app as `soundsync web` runs it (Spotify workers, GC tuning), on a free port."""
+    gateway_scope = spotify_gateway(settings)
+    gateway = gateway_scope.__enter__()
+    runner = web.AppRunner(create_app(settings, pool, gateway=gateway), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    tune_gc_for_serving(WEB_GC_THRESHOLDS)  # as `soundsync web` does once it listens
+    tune_gc_for_serving(WEB_GC_THRESHOLDS)
     host, port = runner.addresses[0][:2]
-    return f"http://{host}:{port}", runner.cleanup
+
+    async def stop() -> None:
+        await runner.cleanup()
+        gateway_scope.__exit__(None, None, None)
+
+    return f"http://{host}:{port}", stop
 
 
 def run_link_bench_command(args: argparse.Namespace, settings: Settings) -> int:

@@ -87,6 +87,11 @@ class Settings(BaseSettings):
         1.0, gt=0, le=5, description="Pace of the digest DM sender"
     )
 
+    spotify_workers: int = Field(
+        4, ge=0, le=64,
+        description="Worker processes for the web server's Spotify calls (0: threads in-process)",
+    )
+
     log_level: str = Field("INFO", description="Logging level")
 
     @field_validator("log_level")

@@ -11,6 +11,7 @@ The core never imports the web app: the composition root passes ``start_web``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import multiprocessing
 import os
 import secrets
@@ -51,6 +52,7 @@ class LinkBenchReport:
     max_ms: float
     max_stall_ms: float
     load_average: float  # 1-minute load of the machine when the callbacks started
+    spotify_workers: int = 0  # worker processes for Spotify calls (0: threads)
 
 
 async def _recv(pipe: Connection) -> Any:
@@ -185,7 +187,8 @@ async def run_link_bench(
         finally:
             await stop_web()
             await pool.close()
-    return _report(members, results, stored, wall, monitor.max_stall, load)
+    report = _report(members, results, stored, wall, monitor.max_stall, load)
+    return dataclasses.replace(report, spotify_workers=bench_settings.spotify_workers)
 
 
 def _report(
@@ -207,6 +210,15 @@ def _report(
     )
 
 
+def _where_spotipy_runs(workers: int) -> str:
+    if workers == 0:
+        return ("spotipy ran in the web process's thread pool (`SPOTIFY_WORKERS=0`): its Python "
+                "work holds the GIL and its garbage triggers collections on the loop's time.")
+    return (f"spotipy ran in {workers} worker processes (`SPOTIFY_WORKERS`, as `soundsync web` "
+            "runs it): its parsing and garbage stay out of the web process; the loop only "
+            "unpickles the answers.")
+
+
 def format_markdown(report: LinkBenchReport) -> str:
     """The BENCHMARKS.md section body."""
     verdict = "pass" if report.errors == 0 and report.max_stall_ms < 100 else "FAIL"
@@ -221,10 +233,8 @@ def format_markdown(report: LinkBenchReport) -> str:
         "time ranges, audio features for tracks not yet known, one transaction (encrypted "
         "tokens, profile, NOTIFY). 30 artists / 40 tracks per member; fake Spotify in full mode "
         "and the members' browsers in a second process on loopback; PostgreSQL on the same machine.\n"
-        "- Latency is measured from the browser side, all callbacks fired at once; spotipy runs "
-        "in asyncio's default thread pool, so callbacks queue for its threads. Those threads' "
-        "Python work holds the GIL, which is what delays the loop (with the CPUs the fake, "
-        "PostgreSQL and other jobs share).\n"
+        "- Latency is measured from the browser side, all callbacks fired at once. "
+        f"{_where_spotipy_runs(report.spotify_workers)}\n"
         f"- Stall = worst lateness of a task sleeping {STALL_TICK * 1000:.0f} ms on the web "
         "app's event loop while the callbacks ran (goal: < 100 ms). The machine's 1-minute load "
         f"average was {report.load_average:.1f} when they started (it is shared).\n"

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -71,13 +73,26 @@ class ReccoBeatsError(Exception):
         super().__init__(message)
         self.retry_after = retry_after
 
+    def __reduce__(self) -> tuple:
+        # Raised in a worker thread or process (see ``ReccoBeatsClient``).
+        return type(self), (str(self), self.retry_after)
 
-def reccobeats_features_batch(
-    session: requests.Session, base_url: str, ids: list[str], timeout: float
-) -> FeatureMap:
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """This thread's (or worker process's) plain session: ReccoBeats is not Spotify."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+    return session
+
+
+def reccobeats_features_batch(base_url: str, ids: list[str], timeout: float) -> FeatureMap:
     """One ReccoBeats call (≤ 40 ids), mapped back to Spotify ids through ``href``. Blocks."""
     try:
-        response = session.get(
+        response = _session().get(
             f"{base_url}/audio-features", params={"ids": ",".join(ids)}, timeout=timeout
         )
     except requests.RequestException as exc:
@@ -97,26 +112,30 @@ def reccobeats_features_batch(
 
 
 class ReccoBeatsClient:
-    """Async access to ReccoBeats: batches in threads, one short wait on a short 429."""
+    """Async access to ReccoBeats: batches in ``executor`` (None: the loop's threads), one
+    short wait on a short 429."""
 
-    def __init__(self, base_url: str, *, timeout: float, short_wait: float) -> None:
+    def __init__(
+        self, base_url: str, *, timeout: float, short_wait: float, executor: Executor | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.short_wait = short_wait
-        self._session = requests.Session()
+        self.executor = executor
+
+    async def _call(self, ids: list[str]) -> FeatureMap:
+        return await asyncio.get_running_loop().run_in_executor(
+            self.executor, reccobeats_features_batch, self.base_url, ids, self.timeout
+        )
 
     async def _batch(self, ids: list[str]) -> FeatureMap:
         try:
-            return await asyncio.to_thread(
-                reccobeats_features_batch, self._session, self.base_url, ids, self.timeout
-            )
+            return await self._call(ids)
         except ReccoBeatsError as exc:
             if exc.retry_after is None or exc.retry_after > self.short_wait:
                 raise
             await asyncio.sleep(exc.retry_after)
-            return await asyncio.to_thread(
-                reccobeats_features_batch, self._session, self.base_url, ids, self.timeout
-            )
+            return await self._call(ids)
 
     async def features(self, ids: Sequence[str]) -> tuple[FeatureMap, bool]:
         """Features of the ids ReccoBeats knows, and whether every batch was answered."""

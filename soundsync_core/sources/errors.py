@@ -10,6 +10,7 @@ Messages carry the HTTP status, the path and Spotify's message — never a token
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
@@ -36,6 +37,10 @@ class SpotifyRateLimited(SpotifyError):  # noqa: N818 (name agreed with callers)
         super().__init__(f"Spotify {kind}; retry after {retry_after:.0f} s")
         self.retry_after = retry_after
         self.quota_exceeded = quota_exceeded
+
+    def __reduce__(self) -> tuple:
+        # Errors cross process boundaries (the gateway may call Spotify in worker processes).
+        return type(self), (self.retry_after, self.quota_exceeded)
 
 
 class SpotifyNotAllowlisted(SpotifyError):  # noqa: N818 (name agreed with callers)
@@ -68,6 +73,9 @@ class SpotifyUpstreamError(SpotifyError):
         super().__init__(message)
         self.status = status
 
+    def __reduce__(self) -> tuple:
+        return type(self), (str(self), self.status)
+
 
 class AudioFeaturesForbidden(SpotifyError):  # noqa: N818 (name agreed with callers)
     """403 on ``/audio-features``: this app has no access (closed to new apps since 2024-11)."""
@@ -83,6 +91,9 @@ class SpotifyRequestError(SpotifyError):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+    def __reduce__(self) -> tuple:
+        return type(self), (str(self), self.status)
 
 
 def _json(body: bytes) -> Any:
@@ -150,4 +161,19 @@ def http_session() -> requests.Session:
     """A session with no transport retries (the retries are ours) and error classification."""
     session = requests.Session()
     session.hooks["response"].append(_raise_for_error)
+    return session
+
+
+_local = threading.local()
+
+
+def thread_session() -> requests.Session:
+    """This thread's :func:`http_session`: its connections are reused across members' calls.
+
+    One per thread (sessions are not meant to be shared between threads), and so one per
+    worker process when the gateway calls Spotify from a process pool.
+    """
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = http_session()
     return session

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import spotipy
 
-from soundsync_core.settings import Settings
 from soundsync_core.sources.errors import (
     SpotifyForbidden,
     SpotifyRateLimited,
     SpotifyRequestError,
     SpotifyUpstreamError,
-    http_session,
+    thread_session,
 )
 from soundsync_core.sources.spotify_auth import DEFAULT_TIMEOUT
 from soundsync_core.taste.profile import RankedArtist, RankedTrack
@@ -72,18 +72,24 @@ class SpotifyListening:
     genres_available: bool
 
 
-def build_client(
-    settings: Settings, access_token: str, *, timeout: float = DEFAULT_TIMEOUT
-) -> spotipy.Spotify:
-    """A spotipy client for one member's token, pointed at ``settings.spotify_api_url``.
+_local = threading.local()
 
-    We pass our own session: spotipy then mounts no urllib3 ``Retry`` (whose 429 handling
-    sleeps for the whole ``Retry-After`` inside the worker thread); retries are ours.
+
+def thread_client(api_url: str, access_token: str, *, timeout: float = DEFAULT_TIMEOUT) -> spotipy.Spotify:
+    """This thread's spotipy client, pointed at ``api_url`` and carrying ``access_token``.
+
+    One client (and session, so its connections are reused) per worker thread or process; the
+    token is set per call. We pass our own session: spotipy then mounts no urllib3 ``Retry``
+    (whose 429 handling sleeps for the whole ``Retry-After`` inside the worker); retries are ours.
     """
-    client = spotipy.Spotify(
-        auth=access_token, requests_session=http_session(), requests_timeout=timeout
-    )
-    client.prefix = str(settings.spotify_api_url).rstrip("/") + "/"
+    client = getattr(_local, "client", None)
+    if client is None:
+        client = _local.client = spotipy.Spotify(
+            requests_session=thread_session(), requests_timeout=timeout
+        )
+    client.prefix = api_url.rstrip("/") + "/"
+    client.requests_timeout = timeout
+    client.set_auth(access_token)
     return client
 
 

@@ -1,4 +1,9 @@
-"""The async face of the Spotify source: every spotipy call in a thread, retries that are ours.
+"""The async face of the Spotify source: every spotipy call in a worker, retries that are ours.
+
+Blocking calls run in the gateway's ``executor``: None means the event loop's thread pool; the
+web server passes a process pool, so that spotipy's parsing (and its garbage) never competes
+with the event loop for the GIL. Everything sent to a worker is therefore picklable: module
+functions, plain arguments and a :class:`ClientSpec` instead of a client object.
 
 * 429 with a short ``Retry-After`` (≤ ``short_wait``): pause, ``asyncio.sleep``, retry — the
   event loop keeps serving everything else meanwhile.
@@ -17,6 +22,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import requests
@@ -39,8 +46,8 @@ from soundsync_core.sources.errors import (
 from soundsync_core.sources.spotify import (
     TOP_LIMIT,
     SpotifyListening,
-    build_client,
     fetch_listening,
+    thread_client,
 )
 from soundsync_core.sources.spotify_auth import AuthorizationRequest, SpotifyTokens
 
@@ -81,11 +88,45 @@ PROCESS_PAUSE_GATE = PauseGate()
 
 
 def _guarded(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
-    """Runs in the worker thread; a network failure becomes an upstream error (no URL, no token)."""
+    """Runs in the worker; a network failure becomes an upstream error (no URL, no token)."""
     try:
         return fn(*args, **kwargs)
     except requests.RequestException as exc:
         raise SpotifyUpstreamError(f"connection to Spotify failed: {type(exc).__name__}") from None
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """What a worker needs to build a member's spotipy client (the token is never printed)."""
+
+    api_url: str
+    access_token: str = field(repr=False)
+    timeout: float
+
+
+def _on_client(spec: ClientSpec, fn: Callable[..., T], *args: Any) -> T:
+    """Runs in the worker: ``fn(client, *args)`` with a client built there."""
+    return fn(thread_client(spec.api_url, spec.access_token, timeout=spec.timeout), *args)
+
+
+def warm_worker() -> None:
+    """Submitted once per worker process at start-up: unpickling it imports this module there."""
+
+
+def _me(client: spotipy.Spotify) -> dict[str, Any]:
+    return client.me()
+
+
+def _top_artists(client: spotipy.Spotify, time_range: str) -> dict[str, Any]:
+    return client.current_user_top_artists(limit=TOP_LIMIT, time_range=time_range)
+
+
+def _top_tracks(client: spotipy.Spotify, time_range: str) -> dict[str, Any]:
+    return client.current_user_top_tracks(limit=TOP_LIMIT, time_range=time_range)
+
+
+def _artist(client: spotipy.Spotify, artist_id: str) -> dict[str, Any]:
+    return client.artist(artist_id)
 
 
 class SpotifyGateway:
@@ -101,8 +142,10 @@ class SpotifyGateway:
         backoff: float = 0.5,
         timeout: float = spotify_auth.DEFAULT_TIMEOUT,
         audio_features_forbidden: bool = False,
+        executor: Executor | None = None,
     ) -> None:
         self.settings = settings
+        self.executor = executor
         self.gate = gate or PROCESS_PAUSE_GATE
         self.short_wait = short_wait
         self.server_retries = server_retries
@@ -112,19 +155,21 @@ class SpotifyGateway:
         self.audio_features_forbidden = audio_features_forbidden
         self.genre_lookup_works = True
         self.reccobeats = ReccoBeatsClient(
-            str(settings.reccobeats_api_url), timeout=timeout, short_wait=short_wait
+            str(settings.reccobeats_api_url), timeout=timeout, short_wait=short_wait,
+            executor=executor,
         )
 
     async def run(
         self, fn: Callable[..., T], *args: Any, gated: bool = True, **kwargs: Any
     ) -> T:
-        """Call blocking ``fn`` in a thread with the gate, 429 waits and 5xx retries."""
+        """Call blocking ``fn`` in the executor with the gate, 429 waits and 5xx retries."""
         failures = waits = 0
+        loop = asyncio.get_running_loop()
         while True:
             if gated:
                 await self.gate.wait(self.short_wait)
             try:
-                return await asyncio.to_thread(_guarded, fn, args, kwargs)
+                return await loop.run_in_executor(self.executor, _guarded, fn, args, kwargs)
             except SpotifyRateLimited as exc:
                 waits += 1
                 await self._after_rate_limit(exc, waits, gated)
@@ -186,7 +231,6 @@ class SpotifyMemberSession:
         self._gateway = gateway
         self._tokens = tokens
         self._on_refresh = on_refresh
-        self._client = self._build(tokens)
         self._refresh_lock = asyncio.Lock()
 
     @property
@@ -194,9 +238,9 @@ class SpotifyMemberSession:
         """The current tokens (they change after a refresh)."""
         return self._tokens
 
-    def _build(self, tokens: SpotifyTokens) -> spotipy.Spotify:
-        return build_client(self._gateway.settings, tokens.access_token,
-                            timeout=self._gateway.timeout)
+    def _spec(self) -> ClientSpec:
+        return ClientSpec(str(self._gateway.settings.spotify_api_url), self._tokens.access_token,
+                          self._gateway.timeout)
 
     async def _refresh_unless_done(self, stale_access_token: str) -> None:
         # Concurrent calls may all see the same 401: only the first one refreshes.
@@ -204,40 +248,38 @@ class SpotifyMemberSession:
             if self._tokens.access_token != stale_access_token:
                 return
             self._tokens = await self._gateway.refresh(self._tokens)
-            self._client = self._build(self._tokens)
             if self._on_refresh is not None:
                 await self._on_refresh(self._tokens)
 
-    async def call(self, fn: Callable[[spotipy.Spotify], T]) -> T:
-        """Run ``fn(client)`` in a thread; on 401 refresh once and try again."""
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(client, *args)`` in a worker; on 401 refresh once and try again.
+
+        ``fn`` must be a module-level function (it may be sent to a worker process).
+        """
         if self._tokens.expires_within(REFRESH_MARGIN):
             await self._refresh_unless_done(self._tokens.access_token)
         used = self._tokens.access_token
         try:
-            return await self._gateway.run(fn, self._client)
+            return await self._gateway.run(_on_client, self._spec(), fn, *args)
         except SpotifyUnauthorized:
             await self._refresh_unless_done(used)
-            return await self._gateway.run(fn, self._client)
+            return await self._gateway.run(_on_client, self._spec(), fn, *args)
 
     async def me(self) -> dict[str, Any]:
         """``GET /me``."""
-        return await self.call(lambda sp: sp.me())
+        return await self.call(_me)
 
     async def top_artists(self, time_range: str) -> dict[str, Any]:
         """``GET /me/top/artists`` (50 items) for one time range."""
-        return await self.call(
-            lambda sp: sp.current_user_top_artists(limit=TOP_LIMIT, time_range=time_range)
-        )
+        return await self.call(_top_artists, time_range)
 
     async def top_tracks(self, time_range: str) -> dict[str, Any]:
         """``GET /me/top/tracks`` (50 items) for one time range."""
-        return await self.call(
-            lambda sp: sp.current_user_top_tracks(limit=TOP_LIMIT, time_range=time_range)
-        )
+        return await self.call(_top_tracks, time_range)
 
     async def artist(self, artist_id: str) -> dict[str, Any]:
         """``GET /artists/{id}`` (the batch endpoint is gone for development-mode apps)."""
-        return await self.call(lambda sp: sp.artist(artist_id))
+        return await self.call(_artist, artist_id)
 
     async def fetch_listening(
         self, genre_cache: MutableMapping[str, tuple[str, ...]]
@@ -250,7 +292,7 @@ class SpotifyMemberSession:
         return listening
 
     async def _spotify_features(self, ids: list[str]) -> FeatureMap:
-        return await self.call(lambda sp: spotify_features_batch(sp, ids))
+        return await self.call(spotify_features_batch, ids)
 
     async def audio_features(self, track_ids: Sequence[str]) -> AudioFeaturesResult:
         """Spotify's audio features, else ReccoBeats'; a 403 is remembered on the gateway."""

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -88,8 +89,13 @@ class LinkHarness:
 
 
 @contextlib.asynccontextmanager
-async def link_harness(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[LinkHarness]:
-    """Fake Spotify (alice allowlisted, bob not), app, client and a LISTEN on link events."""
+async def link_harness(
+    pool: asyncpg.Pool, tmp_path: Path, executor: Executor | None = None
+) -> AsyncIterator[LinkHarness]:
+    """Fake Spotify (alice allowlisted, bob not), app, client and a LISTEN on link events.
+
+    ``executor`` runs the gateway's Spotify calls (None: threads; `soundsync web` uses processes).
+    """
     log_path = tmp_path / "fake.jsonl"
     async with FakeSpotify(seed=5, log_path=log_path) as fake:
         fake.seed_user("alice", "Alice <The Great>", n_artists=12, n_tracks=30, allowlisted=True)
@@ -100,7 +106,7 @@ async def link_harness(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[Link
             public_base_url="http://127.0.0.1:9/",
         )
         gateway = SpotifyGateway(settings, gate=PauseGate(), short_wait=2.0, server_retries=2,
-                                 backoff=0.01, timeout=5.0)
+                                 backoff=0.01, timeout=5.0, executor=executor)
         vault = TokenVault(settings.soundsync_secret_key)
         app = create_app(settings, pool, gateway=gateway, vault=vault)
         server = TestServer(app, host="127.0.0.1")
