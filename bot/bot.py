@@ -20,6 +20,13 @@ from soundsync_core.settings import Settings
 log = logging.getLogger(__name__)
 # Remembered (guild, member) pairs per process; cleared when full (a re-check is all it costs).
 PRESENCE_CACHE_LIMIT = 200_000
+# Key in a command's ``extras``: the tree defers it (value: ephemeral?) before anything else.
+DEFER_FIRST = "soundsync_defer_first"
+
+
+def defer_first(*, ephemeral: bool = True) -> dict[str, Any]:
+    """``extras`` for a command whose answer is always a followup (see :class:`SoundSyncTree`)."""
+    return {DEFER_FIRST: ephemeral}
 
 EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.linking",
@@ -38,8 +45,11 @@ class SoundSyncTree(app_commands.CommandTree["SoundSyncBot"]):
     """Records the guild (and the linked member's membership) on every command use.
 
     Without the privileged members intent, command use is how SoundSync learns who is where.
-    A linked member already recorded in a guild is remembered in this process, so their next
-    commands reach ``defer()`` without a database round trip first.
+    A linked member already recorded in a guild is remembered in this process.
+
+    Commands marked with :func:`defer_first` are acknowledged ("thinking…") before that check:
+    under load the check waits for a pooled connection behind other commands' queries, and
+    Discord's 3-second deadline (and the member's patience) should not wait with it.
     """
 
     def __init__(self, client: SoundSyncBot, **options: Any) -> None:
@@ -47,6 +57,9 @@ class SoundSyncTree(app_commands.CommandTree["SoundSyncBot"]):
         self._recorded: set[tuple[int, int]] = set()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        command = interaction.command
+        if command is not None and DEFER_FIRST in command.extras:
+            await interaction.response.defer(ephemeral=command.extras[DEFER_FIRST], thinking=True)
         if interaction.guild_id is None:
             return True
         key = (interaction.guild_id, interaction.user.id)

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.bot import SoundSyncBot
+from bot.bot import SoundSyncBot, defer_first
 from bot.errors import BotRefusal
 from bot.views import ConfirmView
 from soundsync_core.services import linking, members, notifications
@@ -51,9 +51,10 @@ class Linking(commands.Cog):
         if self._listener is not None:
             await self._listener.close()
 
-    @app_commands.command(name="link", description="Link your Spotify account to SoundSync")
+    @app_commands.command(
+        name="link", description="Link your Spotify account to SoundSync", extras=defer_first()
+    )
     async def link(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         if self.bot.vault is None:
             raise BotRefusal("Linking is not set up on this bot yet (the owner must set a secret key).")
         url = await linking.start_link(

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.bot import SoundSyncBot
+from bot.bot import SoundSyncBot, defer_first
 from bot.errors import BotRefusal
 from bot.views import MatchPager
 from soundsync_core.services.matches import matches_for
@@ -22,12 +22,13 @@ class Matches(commands.Cog):
     def __init__(self, bot: SoundSyncBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="matches", description="Your best taste matches")
+    @app_commands.command(
+        name="matches", description="Your best taste matches", extras=defer_first()
+    )
     @app_commands.describe(scope="This server's members, or everyone who opted into global matches")
     async def matches(
         self, interaction: discord.Interaction, scope: Literal["server", "global"] = "server"
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = interaction.guild_id if scope == "server" else None
         if scope == "server" and guild_id is None:
             raise BotRefusal("In DMs, use /matches scope:global (or ask in a server).")

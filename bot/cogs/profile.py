@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.bot import SoundSyncBot
+from bot.bot import SoundSyncBot, defer_first
 from soundsync_core import charts
 from soundsync_core.services import member_views
 from soundsync_core.services.member_views import ProfileView
@@ -33,10 +33,11 @@ class Profile(commands.Cog):
     def __init__(self, bot: SoundSyncBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="profile", description="Show a taste profile (yours by default)")
+    @app_commands.command(
+        name="profile", description="Show a taste profile (yours by default)", extras=defer_first()
+    )
     @app_commands.describe(member="Whose profile to show")
     async def profile(self, interaction: discord.Interaction, member: discord.User | None = None) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         target = member or interaction.user
         view = await member_views.profile_view(
             self.bot.pool, interaction.user.id, target.id, interaction.guild_id

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.bot import SoundSyncBot
+from bot.bot import SoundSyncBot, defer_first
 from soundsync_core.services import members
 
 
@@ -19,7 +19,10 @@ class Settings(commands.Cog):
     def __init__(self, bot: SoundSyncBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="settings", description="Show or change your SoundSync settings")
+    @app_commands.command(
+        name="settings", description="Show or change your SoundSync settings",
+        extras=defer_first(),
+    )
     @app_commands.describe(
         weekly_dm="Get your new matches by DM once a week",
         visibility="server: members of your servers · global: everyone · hidden: nobody",
@@ -30,7 +33,6 @@ class Settings(commands.Cog):
         weekly_dm: bool | None = None,
         visibility: Literal["server", "global", "hidden"] | None = None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         if weekly_dm is None and visibility is None:
             current = await members.member_settings(self.bot.pool, interaction.user.id)
         else:

@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.bot import SoundSyncBot
+from bot.bot import SoundSyncBot, defer_first
 from soundsync_core import charts
 from soundsync_core.services import member_views
 from soundsync_core.services.community_views import guild_tribes
@@ -24,10 +24,12 @@ class Tribes(commands.Cog):
     def __init__(self, bot: SoundSyncBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="tribes", description="This server's taste tribes and taste map")
+    @app_commands.command(
+        name="tribes", description="This server's taste tribes and taste map",
+        extras=defer_first(ephemeral=False),
+    )
     @app_commands.guild_only()
     async def tribes(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(thinking=True)
         assert interaction.guild_id is not None  # guild_only
         found = await guild_tribes(self.bot.pool, interaction.guild_id)
         points = await member_views.taste_map(self.bot.pool, interaction.guild_id)
