@@ -26,13 +26,7 @@ from bot.errors import ERROR_EVENT
 from soundsync_cli.args import positive
 from soundsync_cli.bot_commands import serve_with_pool
 from soundsync_cli.progress import Progress
-from soundsync_cli.runtime import (
-    configure_logging,
-    database_url,
-    open_connection,
-    open_pool,
-    run_serving,
-)
+from soundsync_cli.runtime import configure_logging, database_url, open_connection, open_pool
 from soundsync_core.bench.matches_latency import (
     BENCH_DATABASE,
     Asker,
@@ -72,7 +66,7 @@ def run_matches_bench_command(args: argparse.Namespace, settings: Settings) -> i
     """Prepare (or reuse) the database, run the rounds, print the table, maybe write it."""
     configure_logging(settings)
     with database_url(settings) as server:
-        report = run_serving(run_matches_bench(
+        report = asyncio.run(run_matches_bench(
             settings, server, members=args.members, concurrency=args.concurrency,
             rounds=args.rounds, reuse=args.reuse,
         ))

@@ -24,7 +24,6 @@ from soundsync_cli.runtime import (
     configure_logging,
     database_url,
     open_pool,
-    run_serving,
     spotify_gateway,
     stop_on_signals,
     tune_gc_for_serving,
@@ -56,7 +55,7 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings)
     settings.require("discord_token")
     with database_url(settings) as url:
-        run_serving(_until_signal(serve(settings, url, with_web=False)))
+        asyncio.run(_until_signal(serve(settings, url, with_web=False)))
     return 0
 
 
@@ -67,11 +66,11 @@ def run_all(args: argparse.Namespace, settings: Settings) -> int:
         from soundsync_cli.sandbox import run_sandbox  # the fakes load only when asked for
 
         with database_url(settings) as server:
-            run_serving(_until_signal(run_sandbox(settings, server)))
+            asyncio.run(_until_signal(run_sandbox(settings, server)))
         return 0
     settings.require("discord_token", "spotify_client_id", "soundsync_secret_key")
     with database_url(settings) as url:
-        run_serving(_until_signal(serve(settings, url, with_web=True, host=args.host)))
+        asyncio.run(_until_signal(serve(settings, url, with_web=True, host=args.host)))
     return 0
 
 

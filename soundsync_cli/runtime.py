@@ -8,9 +8,8 @@ import gc
 import logging
 import multiprocessing
 import signal
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, wait
-from typing import Any, TypeVar
 
 import asyncpg
 
@@ -18,21 +17,6 @@ from soundsync_core.db.embedded import EmbeddedDatabase
 from soundsync_core.db.pool import connect, create_pool
 from soundsync_core.settings import Settings
 from soundsync_core.sources.spotify_gateway import SpotifyGateway, warm_worker
-
-T = TypeVar("T")
-
-
-def run_serving(main: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` for the long-running processes (bot, web, their benches): on uvloop.
-
-    uvloop's libuv loop costs the bot noticeably less CPU per interaction than asyncio's
-    (``soundsync bench matches``); where it is not installed, asyncio's loop does the same job.
-    """
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
 
 
 @contextlib.contextmanager

@@ -17,7 +17,6 @@ from soundsync_cli.runtime import (
     configure_logging,
     database_url,
     open_pool,
-    run_serving,
     spotify_gateway,
     stop_on_signals,
     tune_gc_for_serving,
@@ -51,7 +50,7 @@ def run_web(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings)
     settings.require("spotify_client_id", "soundsync_secret_key")
     with database_url(settings) as url:
-        run_serving(serve(settings, url, host=args.host))
+        asyncio.run(serve(settings, url, host=args.host))
     return 0
 
 
@@ -137,7 +136,7 @@ def run_link_bench_command(args: argparse.Namespace, settings: Settings) -> int:
     """Run the bench, print its table, optionally write BENCHMARKS.md."""
     configure_logging(settings)
     with database_url(settings) as url:
-        report = run_serving(run_link_bench(settings, url, _start_web, members=args.members))
+        report = asyncio.run(run_link_bench(settings, url, _start_web, members=args.members))
     table = format_markdown(report)
     print(table, end="")
     if args.write is not None:
