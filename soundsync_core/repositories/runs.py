@@ -3,11 +3,17 @@
 A run's rows are written while it is ``running`` and only become visible to readers when
 :func:`switch_live` points ``live_runs`` at it, in one transaction. Readers always go through
 ``live_runs``, so a half-written or crashed run is never seen.
+
+Each run's matches are a partition of ``matches`` of their own (``matches_run_<id>``, migration
+0008): COPYed into a bare table, indexed once, attached when the run goes live, dropped with the
+run. Matches and ``user_clusters`` have no foreign key to ``members``: whoever deletes a member
+deletes their rows there too (:func:`delete_member_rows`).
 """
 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +27,44 @@ from soundsync_core.taste.profile import AUDIO_FEATURES
 GLOBAL_SCOPE = 0
 # Any constant will do, as long as every SoundSync process uses the same one.
 RECLUSTER_LOCK_KEY = 0x50554E44_0002
+# Taken exclusively while a run goes live and shared while a member is deleted, so a member who
+# unlinks during a recluster cannot leave rows in the run that is being switched live.
+RUN_SWITCH_LOCK_KEY = 0x50554E44_0003
 KEEP_FINISHED_RUNS = 3
 MATCH_COLUMNS = ("run_id", "scope_id", "user_id", "rank", "other_id", "score", "reasons")
+
+
+def match_partition(run_id: int) -> str:
+    """The table holding one run's matches (an integer in a fixed pattern: safe as an identifier)."""
+    return f"matches_run_{int(run_id)}"
+
+
+async def create_match_partition(conn: asyncpg.Connection, run_id: int) -> None:
+    """A bare table for the run's matches: no index yet, not attached yet (see :func:`switch_live`)."""
+    await conn.execute(f"CREATE TABLE {match_partition(run_id)} (LIKE matches)")
+
+
+async def index_match_partition(conn: asyncpg.Connection, run_id: int) -> None:
+    """Build the run's primary key in one pass, after its rows are in."""
+    await conn.execute(
+        f"ALTER TABLE {match_partition(run_id)} ADD PRIMARY KEY (run_id, scope_id, user_id, rank)"
+    )
+
+
+async def drop_match_partitions(conn: asyncpg.Connection, run_ids: Iterable[int]) -> None:
+    """Drop the matches of these runs (attached or not, present or not)."""
+    for run_id in run_ids:
+        await conn.execute(f"DROP TABLE IF EXISTS {match_partition(run_id)}")
+
+
+async def delete_member_rows(conn: asyncpg.Connection, user_id: int) -> None:
+    """The member's tribe rows and every match of or about them, in every run.
+
+    Call inside the transaction that deletes the member: these tables have no foreign key.
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", RUN_SWITCH_LOCK_KEY)
+    await conn.execute("DELETE FROM user_clusters WHERE user_id = $1", user_id)
+    await conn.execute("DELETE FROM matches WHERE user_id = $1 OR other_id = $1", user_id)
 MATCH_ROWS_PER_COPY = 250_000
 
 
@@ -52,7 +94,8 @@ async def discard_dead_runs(conn: asyncpg.Connection) -> int:
     ids = [r["run_id"] for r in dead]
     if ids:
         async with conn.transaction():
-            for table in ("matches", "user_clusters", "cluster_centers"):
+            await drop_match_partitions(conn, ids)
+            for table in ("user_clusters", "cluster_centers"):
                 await conn.execute(
                     f"DELETE FROM {table} WHERE run_id = ANY($1::bigint[])", ids  # noqa: S608
                 )
@@ -68,7 +111,8 @@ async def discard_dead_runs(conn: asyncpg.Connection) -> int:
 async def fail_run(conn: asyncpg.Connection, run_id: int, error: str) -> None:
     """Mark a run failed and drop whatever rows it had written."""
     async with conn.transaction():
-        for table in ("matches", "user_clusters", "cluster_centers"):
+        await drop_match_partitions(conn, [run_id])
+        for table in ("user_clusters", "cluster_centers"):
             await conn.execute(f"DELETE FROM {table} WHERE run_id = $1", run_id)  # noqa: S608
         await conn.execute(
             """UPDATE cluster_runs SET status = 'failed', finished_at = now(),
@@ -118,18 +162,33 @@ def match_copy_chunks(run_id: int, rows: MatchRows) -> Iterator[bytes]:
         ).encode()
 
 
-async def copy_match_chunk(conn: asyncpg.Connection, chunk: bytes) -> None:
-    """COPY one chunk made by :func:`match_copy_chunks` into ``matches``."""
+async def copy_match_chunk(conn: asyncpg.Connection, run_id: int, chunk: bytes) -> None:
+    """COPY one chunk made by :func:`match_copy_chunks` into the run's partition."""
     await conn.copy_to_table(
-        "matches", source=io.BytesIO(chunk), columns=list(MATCH_COLUMNS), format="text"
+        match_partition(run_id), source=io.BytesIO(chunk), columns=list(MATCH_COLUMNS),
+        format="text",
     )
 
 
 async def switch_live(
-    conn: asyncpg.Connection, run_id: int, scopes: Sequence[int], k: int, metrics: dict
+    conn: asyncpg.Connection,
+    run_id: int,
+    scopes: Sequence[int],
+    k: int,
+    metrics: dict,
+    member_ids: Sequence[int],
 ) -> None:
-    """Complete the run and make it the one serving ``scopes``, all in one transaction."""
+    """Complete the run and make it the one serving ``scopes``, all in one transaction.
+
+    The run's matches are attached first; tribe and match rows of members (``member_ids`` were
+    the run's) deleted while it computed are removed — under the lock member deletions share.
+    """
     async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", RUN_SWITCH_LOCK_KEY)
+        await conn.execute(
+            f"ALTER TABLE matches ATTACH PARTITION {match_partition(run_id)} FOR VALUES IN ({int(run_id)})"
+        )
+        await _drop_rows_of_deleted_members(conn, run_id, member_ids)
         await conn.execute(
             """UPDATE cluster_runs SET status = 'complete', finished_at = now(), k = $2,
                       metrics = $3 WHERE run_id = $1""",
@@ -144,15 +203,38 @@ async def switch_live(
         )
 
 
+async def _drop_rows_of_deleted_members(
+    conn: asyncpg.Connection, run_id: int, member_ids: Sequence[int]
+) -> None:
+    gone = await conn.fetchval(
+        """SELECT array_agg(x) FROM unnest($1::bigint[]) x
+           WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.user_id = x)""",
+        list(member_ids),
+    )
+    if gone:
+        await conn.execute(
+            f"DELETE FROM {match_partition(run_id)} "  # noqa: S608 (an integer identifier)
+            "WHERE user_id = ANY($1::bigint[]) OR other_id = ANY($1::bigint[])",
+            gone,
+        )
+        await conn.execute(
+            "DELETE FROM user_clusters WHERE run_id = $1 AND user_id = ANY($2::bigint[])",
+            run_id, gone,
+        )
+
+
 async def prune_old_runs(conn: asyncpg.Connection) -> None:
     """Delete finished runs that serve no scope, keeping the few most recent for inspection."""
-    await conn.execute(
-        """DELETE FROM cluster_runs WHERE run_id IN (
-               SELECT run_id FROM cluster_runs
-               WHERE status <> 'running' AND run_id NOT IN (SELECT run_id FROM live_runs)
-               ORDER BY run_id DESC OFFSET $1)""",
-        KEEP_FINISHED_RUNS,
-    )
+    async with conn.transaction():
+        old = await conn.fetch(
+            """DELETE FROM cluster_runs WHERE run_id IN (
+                   SELECT run_id FROM cluster_runs
+                   WHERE status <> 'running' AND run_id NOT IN (SELECT run_id FROM live_runs)
+                   ORDER BY run_id DESC OFFSET $1)
+               RETURNING run_id""",
+            KEEP_FINISHED_RUNS,
+        )
+        await drop_match_partitions(conn, [r["run_id"] for r in old])
 
 
 async def live_run_id(conn: asyncpg.Connection, scope_id: int) -> int | None:
@@ -196,12 +278,13 @@ async def live_matches(
     return [{**dict(r), "reasons": why} for r, why in zip(rows, reasons, strict=True)]
 
 
-async def readable_reasons(conn: asyncpg.Connection, stored: Sequence[Any]) -> list[Any]:
-    """Stored reasons in the shape readers use: compact ones get their item names back.
+async def readable_reasons(conn: asyncpg.Connection, texts: Sequence[str]) -> list[Any]:
+    """Stored reasons (JSON text) in the shape readers use: compact ones get their item names back.
 
     A recluster stores ids and ranks only (millions of rows); the names come from the catalogue
     here, in one query for the whole page. Reasons stored in the full shape pass unchanged.
     """
+    stored = [json.loads(text) for text in texts]
     compact = [r for r in stored if is_compact(r)]
     if not compact:
         return list(stored)

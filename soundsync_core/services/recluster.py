@@ -116,9 +116,12 @@ async def _run_locked(
         mark = time.monotonic()
         await _write(conn, run_id, result, report, executor)
         stages["write"] = time.monotonic() - mark
+        mark = time.monotonic()
         metrics = {**result.metrics, "members": len(community.profiles), "stages": stages}
-        await runs.switch_live(conn, run_id, result.scopes, result.k, metrics)
+        await runs.switch_live(conn, run_id, result.scopes, result.k, metrics,
+                               [row[0] for row in result.member_rows])
         await runs.prune_old_runs(conn)
+        stages["switch"] = time.monotonic() - mark
     except BaseException as exc:
         # Also on cancellation: the run must not stay "running" with half its rows.
         await asyncio.shield(runs.fail_run(conn, run_id, f"{type(exc).__name__}: {exc}"))
@@ -142,8 +145,8 @@ async def _write(
     report: ProgressCallback,
     executor: Executor | None,
 ) -> None:
-    """Tribes, then members, then the match chunks; progress counts those steps."""
-    total = 2 + -(-len(result.matches) // runs.MATCH_ROWS_PER_COPY)
+    """Tribes, then members, then the match chunks and their index; progress counts those steps."""
+    total = 3 + -(-len(result.matches) // runs.MATCH_ROWS_PER_COPY)
     report("writing", 0, total)
     await runs.copy_rows(
         conn, "cluster_centers",
@@ -158,9 +161,11 @@ async def _write(
         [(run_id, *row) for row in result.member_rows],
     )
     report("writing", 2, total)
+    await runs.create_match_partition(conn, run_id)
     await _copy_matches(
         conn, run_id, result.matches, lambda done: report("writing", 2 + done, total), executor
     )
+    await runs.index_match_partition(conn, run_id)
     report("writing", total, total)
 
 
@@ -178,6 +183,6 @@ async def _copy_matches(
     done = 0
     while (chunk := await pending) is not None:
         pending = loop.run_in_executor(executor, next, chunks, None)
-        await runs.copy_match_chunk(conn, chunk)
+        await runs.copy_match_chunk(conn, run_id, chunk)
         done += 1
         chunk_done(done)

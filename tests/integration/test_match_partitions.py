@@ -1,0 +1,98 @@
+"""Each run's matches in a partition of their own: written bare, attached live, dropped with the run."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from soundsync_core.db.migrations import load_migrations, migrate
+from soundsync_core.db.pool import connect
+from soundsync_core.repositories import runs
+from soundsync_core.services.importer import import_profiles
+from soundsync_core.services.matches import matches_for
+from soundsync_core.services.members import unlink
+from soundsync_core.services.recluster import recluster
+from tests.integration.community_data import community_lines
+
+GUILD = 1
+
+
+async def _partitions(pool: asyncpg.Pool) -> set[str]:
+    rows = await pool.fetch(
+        """SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+           WHERE i.inhparent = 'matches'::regclass"""
+    )
+    return {r["relname"] for r in rows}
+
+
+async def test_pruned_runs_take_their_partitions_along(pool: asyncpg.Pool) -> None:
+    await import_profiles(pool, community_lines())
+    run_ids = [(await recluster(pool)).run_id for _ in range(runs.KEEP_FINISHED_RUNS + 3)]
+    kept = {r["run_id"] for r in await pool.fetch("SELECT run_id FROM cluster_runs")}
+    assert run_ids[-1] in kept
+    assert len(kept) == runs.KEEP_FINISHED_RUNS + 1  # the live run + the most recent others
+    assert await _partitions(pool) == {runs.match_partition(r) for r in kept}
+    assert await pool.fetchval("SELECT count(DISTINCT run_id) FROM matches") == len(kept)
+
+
+async def test_member_who_unlinks_during_a_run_leaves_no_rows_in_it(pool: asyncpg.Pool) -> None:
+    await import_profiles(pool, community_lines())
+    loop = asyncio.get_running_loop()
+    leaver = 1003
+    unlinked: list[bool] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        # Called in the executor thread while the run computes from a community that still
+        # holds the leaver: unlink them right then, through the event loop.
+        if stage == "reasons" and not unlinked:
+            unlinked.append(asyncio.run_coroutine_threadsafe(unlink(pool, leaver), loop).result())
+
+    summary = await recluster(pool, progress=progress)
+    assert unlinked == [True]
+    assert summary.members == 30  # computed before they left
+    mentions = await pool.fetchval(
+        "SELECT count(*) FROM matches WHERE user_id = $1 OR other_id = $1", leaver
+    )
+    assert mentions == 0
+    others = await matches_for(pool, 1000, GUILD, limit=29)
+    assert leaver not in {m.user_id for m in others.matches}
+    assert len(others.matches) >= 19  # 20 stored per member, the leaver's row gone if there
+    assert await pool.fetchval("SELECT count(*) FROM user_clusters WHERE user_id = $1", leaver) == 0
+
+
+async def test_unlink_deletes_the_member_from_every_run(pool: asyncpg.Pool) -> None:
+    await import_profiles(pool, community_lines())
+    await recluster(pool)
+    await recluster(pool)
+    assert await pool.fetchval("SELECT count(*) FROM matches WHERE other_id = 1003") > 0
+    assert await unlink(pool, 1003)
+    assert await pool.fetchval(
+        "SELECT count(*) FROM matches WHERE user_id = 1003 OR other_id = 1003"
+    ) == 0
+
+
+async def test_migration_0008_keeps_existing_matches(empty_db_url: str) -> None:
+    before = [m for m in load_migrations() if m.version < 8]
+    conn = await connect(empty_db_url)
+    try:
+        await migrate(conn, before)
+        await conn.execute("INSERT INTO members (user_id) VALUES (1), (2)")
+        run = await conn.fetchval("INSERT INTO cluster_runs (status) VALUES ('complete') RETURNING run_id")
+        await conn.execute("INSERT INTO live_runs (scope_id, run_id) VALUES (7, $1)", run)
+        await conn.execute(
+            """INSERT INTO matches (run_id, scope_id, user_id, rank, other_id, score, reasons)
+               VALUES ($1, 7, 1, 1, 2, 0.9, '{"v": 2, "a": [["x", 1, 2]]}'::jsonb)""",
+            run,
+        )
+        await migrate(conn)
+        row = await conn.fetchrow("SELECT * FROM matches")
+        assert (row["run_id"], row["user_id"], row["other_id"]) == (run, 1, 2)
+        assert row["reasons"] == '{"a": [["x", 1, 2]], "v": 2}'  # jsonb's own text form
+        partition = await conn.fetchval(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+        )
+        assert partition == runs.match_partition(run)
+        assert len(await runs.live_matches(conn, 7, 1, 5)) == 0  # member 2 is in no guild 7
+    finally:
+        await conn.close()
