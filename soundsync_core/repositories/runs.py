@@ -274,15 +274,21 @@ async def live_matches(
            LIMIT $3""",
         scope_id, user_id, limit,
     )
-    reasons = await readable_reasons(conn, [r["reasons"] for r in rows])
+    reasons = await readable_reasons(
+        conn, [r["reasons"] for r in rows], [user_id > r["other_id"] for r in rows]
+    )
     return [{**dict(r), "reasons": why} for r, why in zip(rows, reasons, strict=True)]
 
 
-async def readable_reasons(conn: asyncpg.Connection, texts: Sequence[str]) -> list[Any]:
+async def readable_reasons(
+    conn: asyncpg.Connection, texts: Sequence[str], reader_is_b: Sequence[bool]
+) -> list[Any]:
     """Stored reasons (JSON text) in the shape readers use: compact ones get their item names back.
 
-    A recluster stores ids and ranks only (millions of rows); the names come from the catalogue
-    here, in one query for the whole page. Reasons stored in the full shape pass unchanged.
+    A recluster stores ids and ranks only (millions of rows), once per pair with the member of
+    the smaller user id as "a": ``reader_is_b`` says, per row, that the reader is the other one.
+    The names come from the catalogue here, in one query for the whole page. Reasons stored in
+    the full shape pass unchanged.
     """
     stored = [json.loads(text) for text in texts]
     compact = [r for r in stored if is_compact(r)]
@@ -299,7 +305,10 @@ async def readable_reasons(conn: asyncpg.Connection, texts: Sequence[str]) -> li
     names: dict[str, dict[str, str]] = {"artists": {}, "tracks": {}}
     for row in rows:
         names[row["view"]][row["id"]] = row["name"]
-    return [expand_reasons(r, names, AUDIO_FEATURES) if is_compact(r) else r for r in stored]
+    return [
+        expand_reasons(r, names, AUDIO_FEATURES, reader_is_b=b) if is_compact(r) else r
+        for r, b in zip(stored, reader_is_b, strict=True)
+    ]
 
 
 async def tribes_of_run(conn: asyncpg.Connection, run_id: int) -> list[asyncpg.Record]:

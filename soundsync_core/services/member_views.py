@@ -174,7 +174,7 @@ async def _stored_match(
     )
     if row is None:
         return None
-    return row["score"], (await runs.readable_reasons(conn, [row["reasons"]]))[0]
+    return row["score"], (await runs.readable_reasons(conn, [row["reasons"]], [left > right]))[0]
 
 
 async def _calibration(conn: asyncpg.Connection, scope: int) -> Calibration | None:

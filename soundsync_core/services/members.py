@@ -142,10 +142,10 @@ async def update_settings(
 async def unlink(pool: asyncpg.Pool, user_id: int) -> bool:
     """Delete every row SoundSync holds about the member; False when there was nothing.
 
-    ``members`` cascades to every member-owned table; ``oauth_states`` has no foreign key (a
+    ``members`` cascades to every member-owned table. ``oauth_states`` has no foreign key (a
     state exists before the member does) and neither have ``matches`` and ``user_clusters``
-    (bulk-written per run), so their rows go explicitly in the same transaction, and so do the member's mentions in other
-    members' pending digests.
+    (bulk-written per run), so their rows go explicitly in the same transaction, and so do the
+    member's mentions in other members' pending digests.
     """
     async with pool.acquire() as conn, conn.transaction():
         await runs.delete_member_rows(conn, user_id)

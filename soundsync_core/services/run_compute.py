@@ -121,17 +121,26 @@ def compute_run(
 def _match_rows(
     space: TasteSpace, table: MatchTable, user_ids: np.ndarray, progress: ProgressCallback
 ) -> MatchRows:
-    """Match rows in ``(scope, member, rank)`` order, with every pair's reasons in bulk."""
+    """Match rows in ``(scope, member, rank)`` order, with every pair's reasons in bulk.
+
+    A pair often appears several times (both members list each other; a guild and the global
+    scope): its reasons are computed once, with the member of the smaller user id as "a"
+    (readers say which side they are on, see :func:`expand_reasons`).
+    """
     order = np.lexsort((table.rank, table.user_idx, table.scope_id))
     left, right = table.user_idx[order], table.other_idx[order]
-    reasons: list[str] = []
+    a_first = user_ids[left] < user_ids[right]
+    pair_a, pair_b = np.where(a_first, left, right), np.where(a_first, right, left)
+    pairs, row_pair = np.unique(pair_a * space.n_members + pair_b, return_inverse=True)
+    texts: list[str] = []
     step = 500_000
-    for start in range(0, len(order), step):
-        progress("reasons", start, len(order))
-        chunk = slice(start, start + step)
-        reasons.extend(compact_reasons(space.vectors, left[chunk], right[chunk]))
-    progress("reasons", len(order), len(order))
+    for start in range(0, len(pairs), step):
+        progress("reasons", start, len(pairs))
+        chunk = pairs[start : start + step]
+        texts.extend(compact_reasons(space.vectors, chunk // space.n_members, chunk % space.n_members))
+    progress("reasons", len(pairs), len(pairs))
     return MatchRows(
         scope_id=table.scope_id[order], user_id=user_ids[left], rank=table.rank[order],
-        other_id=user_ids[right], score=table.percent[order], reasons=reasons,
+        other_id=user_ids[right], score=table.percent[order],
+        reasons=[texts[k] for k in row_pair.tolist()],
     )

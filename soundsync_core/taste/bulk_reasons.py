@@ -5,15 +5,18 @@ of matches, so it computes every pair's shared items with sparse element-wise pr
 pairs' rows (in chunks) and picks each pair's strongest items with one sort over the products.
 
 What is stored is compact JSON, one string per pair, built with vectorised string operations:
-``{"v":2,"a":[["id",rank_a,rank_b],…],"t":[…],"g":[…],"x":[closest,farthest,a_c,b_c,a_f,b_f]}``
+``{"v":3,"a":[["id",rank_a,rank_b],…],"t":[…],"g":[…],"x":[closest,farthest,a_c,b_c,a_f,b_f]}``
 — item ids without names (the catalogue has them: :func:`expand_reasons` adds them back when a
-match is read), audio as feature indices and natural-unit means (``"x":null`` without audio).
-Items keep :func:`pair_reasons`' order (strongest contribution first, ties by column).
+match is read), audio as feature indices and natural-unit means in thousandths (``"x":null``
+without audio). "a" is the first member of the pair as it was computed: a recluster computes each
+unordered pair once and stores it for both members, so readers say which side they are on.
+Items keep :func:`pair_reasons`' order (strongest contribution first, ties by column) and at
+most :data:`STORED_SHARED` per list — what a match shows.
+Version 2 (means as floats, always from the reader's side) is still read: older runs hold it.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,11 +26,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from soundsync_core.taste.audio import FEATURE_RANGES, AudioView
-from soundsync_core.taste.reasons import MAX_SHARED
 from soundsync_core.taste.similarity import TasteVectors
 from soundsync_core.taste.vectors import ItemView
 
-COMPACT_VERSION = 2
+COMPACT_VERSION = 3
+READABLE_VERSIONS = (2, 3)
+# Shared items stored per list: a match shows six (bot/render.py); /compare computes its own.
+STORED_SHARED = 6
 # Compact key → (full key, names view) for the shared-item lists.
 SHARED_KEYS: dict[str, tuple[str, str | None]] = {
     "a": ("shared_artists", "artists"),
@@ -50,7 +55,7 @@ class SharedTable:
 
 
 def shared_table(
-    view: ItemView, left: np.ndarray, right: np.ndarray, *, limit: int = MAX_SHARED
+    view: ItemView, left: np.ndarray, right: np.ndarray, *, limit: int = STORED_SHARED
 ) -> SharedTable:
     """Up to ``limit`` shared items of each pair ``(left[k], right[k])``, ordered as in :mod:`reasons`."""
     matrix, ranks = _canonical(view.matrix), _canonical(view.ranks)
@@ -131,7 +136,7 @@ def _to_unit(features: tuple[str, ...], values: np.ndarray) -> np.ndarray:
 
 
 def compact_reasons(
-    vectors: TasteVectors, left: np.ndarray, right: np.ndarray, *, limit: int = MAX_SHARED
+    vectors: TasteVectors, left: np.ndarray, right: np.ndarray, *, limit: int = STORED_SHARED
 ) -> list[str]:
     """The compact JSON reasons of every pair ``(left[k], right[k])``, one string per pair."""
     left = np.asarray(left, dtype=np.int64)
@@ -148,36 +153,55 @@ def compact_reasons(
     ]
 
 
+_TEXT = np.dtypes.StringDType()
+
+
 def _item_lists(view: ItemView, table: SharedTable, n_pairs: int) -> list[str]:
-    """Per pair, the comma-joined ``["id",rank_a,rank_b]`` entries (empty when none)."""
-    # Each distinct item and each distinct rank pair is formatted once; an entry is then two
-    # look-ups and one concatenation.
+    """Per pair, the comma-joined ``["id",rank_a,rank_b]`` entries (empty when none).
+
+    Each distinct item and rank pair is formatted once; the entries are put together with
+    numpy's string ufuncs, joined into one text and cut back into one slice per pair.
+    """
+    if len(table.pair) == 0:
+        return [""] * n_pairs
     items, item_at = np.unique(table.col, return_inverse=True)
-    heads = ["[" + json.dumps(str(view.ids[c]), ensure_ascii=False) + "," for c in items.tolist()]
+    heads = np.array(
+        ["[" + json.dumps(str(view.ids[c]), ensure_ascii=False) + "," for c in items.tolist()],
+        dtype=_TEXT,
+    )
     codes, code_at = np.unique(table.rank_a * 65536 + table.rank_b, return_inverse=True)
-    tails = [f"{code >> 16},{code & 0xFFFF}]" for code in codes.tolist()]
-    entries = [heads[i] + tails[r] for i, r in zip(item_at.tolist(), code_at.tolist(), strict=True)]
-    bounds = np.searchsorted(table.pair, np.arange(n_pairs + 1)).tolist()
-    return [",".join(entries[start:end]) for start, end in itertools.pairwise(bounds)]
+    last = np.append(table.pair[1:] != table.pair[:-1], True)
+    tails = np.array([f"{code >> 16},{code & 0xFFFF}]" for code in codes.tolist()], dtype=_TEXT)
+    entries = np.strings.add(heads[item_at], tails[code_at])
+    entries = np.where(last, entries, np.strings.add(entries, ","))
+    text = "".join(entries.tolist())
+    ends = np.cumsum(np.strings.str_len(entries))
+    # Character offsets of each pair's first and past-the-end entry (pairs without any: empty).
+    first = np.searchsorted(table.pair, np.arange(n_pairs), side="left")
+    after = np.searchsorted(table.pair, np.arange(n_pairs), side="right")
+    ends = np.concatenate([[0], ends])
+    return [text[s:e] for s, e in zip(ends[first].tolist(), ends[after].tolist(), strict=True)]
 
 
 def _audio_text(table: AudioTable) -> list[str]:
-    """``[closest,farthest,a_c,b_c,a_f,b_f]`` (means rounded as shown) or ``null`` per pair."""
-    out = ["null"] * len(table.closest)
+    """``[closest,farthest,a_c,b_c,a_f,b_f]`` (means in thousandths) or ``null`` per pair."""
+    out = np.full(len(table.closest), "null", dtype=_TEXT)
     usable = np.flatnonzero(table.closest >= 0)
-    means = np.hstack([table.means_a[usable], table.means_b[usable]]).tolist()
-    picks = zip(usable.tolist(), table.closest[usable].tolist(), table.farthest[usable].tolist(), means,
-                strict=True)
-    for k, closest, farthest, (a_c, a_f, b_c, b_f) in picks:
-        # Python's round, as audio_extremes rounds: numpy's can differ on a half-way value.
-        values = ",".join(repr(round(v, 3)) for v in (a_c, b_c, a_f, b_f))
-        out[k] = f"[{closest},{farthest},{values}]"
-    return out
+    if len(usable):
+        milli = np.rint(np.hstack([table.means_a[usable], table.means_b[usable]]) * 1000).astype(np.int64)
+        columns = (table.closest[usable], table.farthest[usable],
+                   milli[:, 0], milli[:, 2], milli[:, 1], milli[:, 3])
+        text = np.full(len(usable), "[", dtype=_TEXT)
+        for k, column in enumerate(columns):
+            text = np.strings.add(text, column.astype(_TEXT))
+            text = np.strings.add(text, "," if k < len(columns) - 1 else "]")
+        out[usable] = text
+    return out.tolist()
 
 
 def is_compact(reasons: Any) -> bool:
-    """Whether stored reasons are in the compact form (older runs stored the full form)."""
-    return isinstance(reasons, dict) and reasons.get("v") == COMPACT_VERSION
+    """Whether stored reasons are in a compact form (older runs stored the full form)."""
+    return isinstance(reasons, dict) and reasons.get("v") in READABLE_VERSIONS
 
 
 def item_ids(reasons: Mapping[str, Any], key: str) -> list[str]:
@@ -186,26 +210,39 @@ def item_ids(reasons: Mapping[str, Any], key: str) -> list[str]:
 
 
 def expand_reasons(
-    reasons: Mapping[str, Any], names: Mapping[str, Mapping[str, str]], features: tuple[str, ...]
+    reasons: Mapping[str, Any],
+    names: Mapping[str, Mapping[str, str]],
+    features: tuple[str, ...],
+    *,
+    reader_is_b: bool = False,
 ) -> dict[str, Any]:
-    """The full :func:`pair_reasons` shape (without contributions) of compact stored reasons."""
+    """The full :func:`pair_reasons` shape (without contributions) of compact stored reasons,
+    seen from the reader's side: ``reader_is_b`` when the reader is the pair's second member
+    (version 3; version 2 was always stored from the reader's side)."""
+    swap = reader_is_b and reasons.get("v") == COMPACT_VERSION
     out: dict[str, Any] = {}
     for key, (full, names_view) in SHARED_KEYS.items():
         known = names.get(names_view, {}) if names_view else {}
         out[full] = [
-            {"id": item, "name": known.get(item, item), "rank_a": int(rank_a), "rank_b": int(rank_b)}
+            {"id": item, "name": known.get(item, item),
+             "rank_a": int(rank_b if swap else rank_a), "rank_b": int(rank_a if swap else rank_b)}
             for item, rank_a, rank_b in reasons.get(key) or ()
         ]
-    out["audio"] = _expand_audio(reasons.get("x"), features)
+    out["audio"] = _expand_audio(reasons.get("x"), features, swap,
+                                 1000.0 if reasons.get("v") == COMPACT_VERSION else 1.0)
     return out
 
 
-def _expand_audio(audio: list[float] | None, features: tuple[str, ...]) -> dict[str, Any] | None:
+def _expand_audio(
+    audio: list[float] | None, features: tuple[str, ...], swap: bool, scale: float
+) -> dict[str, Any] | None:
     if not audio:
         return None
     closest, farthest, a_c, b_c, a_f, b_f = audio
-    return {"closest": _feature(features[int(closest)], a_c, b_c),
-            "farthest": _feature(features[int(farthest)], a_f, b_f)}
+    if swap:
+        a_c, b_c, a_f, b_f = b_c, a_c, b_f, a_f
+    return {"closest": _feature(features[int(closest)], a_c / scale, b_c / scale),
+            "farthest": _feature(features[int(farthest)], a_f / scale, b_f / scale)}
 
 
 def _feature(name: str, a: float, b: float) -> dict[str, Any]:

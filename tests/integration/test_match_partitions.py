@@ -9,6 +9,7 @@ import asyncpg
 from soundsync_core.db.migrations import load_migrations, migrate
 from soundsync_core.db.pool import connect
 from soundsync_core.repositories import runs
+from soundsync_core.repositories.profiles import load_profiles
 from soundsync_core.services.importer import import_profiles
 from soundsync_core.services.matches import matches_for
 from soundsync_core.services.members import unlink
@@ -96,3 +97,18 @@ async def test_migration_0008_keeps_existing_matches(empty_db_url: str) -> None:
         assert len(await runs.live_matches(conn, 7, 1, 5)) == 0  # member 2 is in no guild 7
     finally:
         await conn.close()
+
+
+async def test_stored_reasons_are_read_from_each_members_side(pool: asyncpg.Pool) -> None:
+    await import_profiles(pool, community_lines())
+    await recluster(pool)
+    async with pool.acquire() as conn:
+        ranks = {p.user_id: {a.id: a.rank for a in p.artists} for p in await load_profiles(conn)}
+    checked = 0
+    for user_id in ranks:
+        for match in (await matches_for(pool, user_id, GUILD, limit=20)).matches:
+            for shared in match.reasons["shared_artists"]:
+                assert shared["rank_a"] == ranks[user_id][shared["id"]]
+                assert shared["rank_b"] == ranks[match.user_id][shared["id"]]
+                checked += user_id > match.user_id
+    assert checked > 50  # plenty of rows read from the second member's side
