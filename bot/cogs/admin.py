@@ -19,7 +19,7 @@ RECLUSTER_COOLDOWN_SECONDS = 300.0
 PROGRESS_EDIT_INTERVAL = 1.0
 STAGE_WORDS = {
     "loading": "Loading profiles", "vectors": "Building taste vectors", "tribes": "Finding tribes",
-    "matches": "Ranking matches", "writing": "Saving the run",
+    "matching": "Ranking matches", "writing": "Writing matches and their reasons",
 }
 
 

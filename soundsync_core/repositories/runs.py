@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,19 +129,24 @@ async def copy_rows(
     await conn.copy_records_to_table(table, records=rows, columns=list(columns))
 
 
+# Rows [start, end) of a run's matches → their reasons as JSON texts (CPU: call it off the loop).
+ReasonsOf = Callable[[int, int], list[str]]
+
+
 @dataclass(frozen=True)
 class MatchRows:
-    """A run's match rows as columns; ``reasons`` are JSON texts (see :mod:`bulk_reasons`)."""
+    """A run's match rows as columns; the reasons are made chunk by chunk as they are written
+    (see :mod:`bulk_reasons`), so computing them overlaps with PostgreSQL ingesting the rows."""
 
     scope_id: np.ndarray
     user_id: np.ndarray
     rank: np.ndarray
     other_id: np.ndarray
     score: np.ndarray
-    reasons: list[str]
+    reasons: ReasonsOf
 
     def __len__(self) -> int:
-        return len(self.reasons)
+        return len(self.user_id)
 
 
 def match_copy_chunks(run_id: int, rows: MatchRows) -> Iterator[bytes]:
@@ -152,7 +157,7 @@ def match_copy_chunks(run_id: int, rows: MatchRows) -> Iterator[bytes]:
     """
     for start in range(0, len(rows), MATCH_ROWS_PER_COPY):
         end = start + MATCH_ROWS_PER_COPY
-        reasons = [text.replace("\\", "\\\\") for text in rows.reasons[start:end]]
+        reasons = [text.replace("\\", "\\\\") for text in rows.reasons(start, min(end, len(rows)))]
         columns = zip(rows.scope_id[start:end].tolist(), rows.user_id[start:end].tolist(),
                       rows.rank[start:end].tolist(), rows.other_id[start:end].tolist(),
                       rows.score[start:end].tolist(), reasons, strict=True)

@@ -14,6 +14,7 @@ from soundsync_core.repositories.runs import GLOBAL_SCOPE, MatchRows
 from soundsync_core.taste.bulk_reasons import compact_reasons
 from soundsync_core.taste.engine import MatchTable, TasteSpace
 from soundsync_core.taste.neighbours import Exclusions
+from soundsync_core.taste.similarity import TasteVectors
 from soundsync_core.taste.tribes import Tribe, TribeResult
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -104,8 +105,7 @@ def compute_run(
         progress=lambda done, total: progress("matching", done, total),
     )
     clock.lap("matching")
-    matches = _match_rows(space, table, user_ids, progress)
-    clock.lap("reasons")
+    matches = _match_rows(space, table, user_ids)
     return RunResult(
         k=tribes.k,
         tribes=tribes.tribes,
@@ -118,29 +118,41 @@ def compute_run(
     )
 
 
-def _match_rows(
-    space: TasteSpace, table: MatchTable, user_ids: np.ndarray, progress: ProgressCallback
-) -> MatchRows:
-    """Match rows in ``(scope, member, rank)`` order, with every pair's reasons in bulk.
-
-    A pair often appears several times (both members list each other; a guild and the global
-    scope): its reasons are computed once, with the member of the smaller user id as "a"
-    (readers say which side they are on, see :func:`expand_reasons`).
-    """
+def _match_rows(space: TasteSpace, table: MatchTable, user_ids: np.ndarray) -> MatchRows:
+    """Match rows in ``(scope, member, rank)`` order; their reasons are made when written."""
     order = np.lexsort((table.rank, table.user_idx, table.scope_id))
     left, right = table.user_idx[order], table.other_idx[order]
-    a_first = user_ids[left] < user_ids[right]
-    pair_a, pair_b = np.where(a_first, left, right), np.where(a_first, right, left)
-    pairs, row_pair = np.unique(pair_a * space.n_members + pair_b, return_inverse=True)
-    texts: list[str] = []
-    step = 500_000
-    for start in range(0, len(pairs), step):
-        progress("reasons", start, len(pairs))
-        chunk = pairs[start : start + step]
-        texts.extend(compact_reasons(space.vectors, chunk // space.n_members, chunk % space.n_members))
-    progress("reasons", len(pairs), len(pairs))
     return MatchRows(
         scope_id=table.scope_id[order], user_id=user_ids[left], rank=table.rank[order],
         other_id=user_ids[right], score=table.percent[order],
-        reasons=[texts[k] for k in row_pair.tolist()],
+        reasons=PairReasons(space.vectors, left, right, user_ids),
     )
+
+
+class PairReasons:
+    """The reasons of rows ``(left[k], right[k])``, in bulk, chunk by chunk, each pair once.
+
+    A pair often appears several times (both members list each other; a guild and the global
+    scope): its reasons are computed the first time a chunk needs them, with the member of the
+    smaller user id as "a" (readers say which side they are on, see :func:`expand_reasons`).
+    """
+
+    def __init__(
+        self, vectors: TasteVectors, left: np.ndarray, right: np.ndarray, user_ids: np.ndarray
+    ) -> None:
+        self._vectors = vectors
+        a_first = user_ids[left] < user_ids[right]
+        pair_a, pair_b = np.where(a_first, left, right), np.where(a_first, right, left)
+        keys, self._row_pair = np.unique(pair_a * len(user_ids) + pair_b, return_inverse=True)
+        self._a, self._b = keys // len(user_ids), keys % len(user_ids)
+        self._texts: list[str] = [""] * len(keys)
+        self._done = np.zeros(len(keys), dtype=bool)
+
+    def __call__(self, start: int, end: int) -> list[str]:
+        needed = self._row_pair[start:end]
+        new = np.unique(needed[~self._done[needed]])
+        for pair, text in zip(new.tolist(), compact_reasons(self._vectors, self._a[new], self._b[new]),
+                              strict=True):
+            self._texts[pair] = text
+        self._done[new] = True
+        return [self._texts[pair] for pair in needed.tolist()]

@@ -46,7 +46,7 @@ async def test_member_who_unlinks_during_a_run_leaves_no_rows_in_it(pool: asyncp
     def progress(stage: str, done: int, total: int) -> None:
         # Called in the executor thread while the run computes from a community that still
         # holds the leaver: unlink them right then, through the event loop.
-        if stage == "reasons" and not unlinked:
+        if stage == "matching" and not unlinked:
             unlinked.append(asyncio.run_coroutine_threadsafe(unlink(pool, leaver), loop).result())
 
     summary = await recluster(pool, progress=progress)

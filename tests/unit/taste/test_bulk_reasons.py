@@ -70,7 +70,7 @@ def test_odd_item_ids_survive_json_and_the_copy_text_format() -> None:
     text = compact_reasons(space.vectors, np.array([0]), np.array([1]))[0]
     assert json.loads(text)["a"] == [[odd, 1, 1]]
     rows = MatchRows(np.array([0]), np.array([1]), np.array([1]), np.array([2]),
-                     np.array([0.5], dtype=np.float32), [text])
+                     np.array([0.5], dtype=np.float32), lambda start, end: [text][start:end])
     line = b"".join(match_copy_chunks(9, rows)).decode()
     fields = line.rstrip("\n").split("\t")
     assert fields[:6] == ["9", "0", "1", "1", "2", "0.5"]
