@@ -217,7 +217,8 @@ def format_markdown(report: MatchesBenchReport) -> str:
         f"answer of a burst of {report.concurrency} cannot come before about "
         f"{report.bot_cpu_ms * report.concurrency:.0f} ms: most of the gap between the two pairs "
         "of rows (PostgreSQL, the fake and other work on the host share the same cores).",
-        "- (a) is the bot's `defer()`, sent after the command tree's presence check; (b) is the "
+        "- (a) is the bot's `defer()`, sent by the command tree before its presence check (which "
+        "may wait for a pooled connection behind other commands' queries); (b) is the "
         "followup carrying the first match's embed and the pager (stored matches read from the "
         "live run, page rendered).",
     ]
