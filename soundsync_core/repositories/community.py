@@ -6,15 +6,15 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from soundsync_core.repositories.profiles import load_profiles
-from soundsync_core.taste.profile import TasteProfile
+from soundsync_core.repositories.profiles import load_profile_table
+from soundsync_core.taste.profile import ProfileTable
 
 
 @dataclass
 class Community:
     """Members with profiles (sorted by id), their visibility, guilds and exclusions."""
 
-    profiles: list[TasteProfile]
+    profiles: ProfileTable
     visibility: dict[int, str] = field(default_factory=dict)
     guild_members: dict[int, list[int]] = field(default_factory=dict)
     # (member, other): the member asked never to see other again.
@@ -29,8 +29,8 @@ async def load_community(conn: asyncpg.Connection, guild_id: int | None) -> Comm
         user_ids = [r["user_id"] for r in await conn.fetch(
             "SELECT user_id FROM guild_members WHERE guild_id = $1", guild_id
         )]
-    profiles = await load_profiles(conn, user_ids)
-    ids = [p.user_id for p in profiles]
+    profiles = await load_profile_table(conn, user_ids)
+    ids = profiles.user_ids.tolist()
     visibility = {r["user_id"]: r["visibility"] for r in await conn.fetch(
         "SELECT user_id, visibility FROM members WHERE user_id = ANY($1::bigint[])", ids
     )}

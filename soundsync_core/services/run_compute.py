@@ -85,11 +85,10 @@ def compute_run(
 ) -> RunResult:
     """Fit the taste space, find tribes, rank every member's matches in every scope."""
     clock = _Clock()
-    profiles = community.profiles
-    user_ids = np.array([p.user_id for p in profiles], dtype=np.int64)
+    user_ids = community.profiles.user_ids
     index_of = {int(u): i for i, u in enumerate(user_ids)}
     progress("vectors", 0, 1)
-    space = TasteSpace.fit(profiles, seed=seed)
+    space = TasteSpace.fit(community.profiles, seed=seed)
     progress("vectors", 1, 1)
     clock.lap("fit")
     progress("tribes", 0, 1)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from soundsync_core.taste.profile import AUDIO_FEATURES, TasteProfile
-from soundsync_core.taste.vectors import count_factors, rank_weight
+from soundsync_core.taste.profile import AUDIO_FEATURES, ProfileTable, TasteProfile, as_table
+from soundsync_core.taste.vectors import count_factors, rank_weights
 
 # Natural range of the features that are not already 0…1, mapped linearly onto 0…1.
 FEATURE_RANGES: dict[str, tuple[float, float]] = {"loudness": (-60.0, 0.0), "tempo": (40.0, 220.0)}
@@ -48,38 +48,30 @@ def summarise(profile: TasteProfile) -> tuple[np.ndarray, np.ndarray]:
     return summaries[0], natural[0]
 
 
-def summarise_all(profiles: Sequence[TasteProfile]) -> tuple[np.ndarray, np.ndarray]:
+def summarise_all(members: ProfileTable | Sequence[TasteProfile]) -> tuple[np.ndarray, np.ndarray]:
     """:func:`summarise` for every member at once (members × 2·F, members × F; NaN = unknown).
 
-    All tracks of all members go into one table and the weighted moments are grouped sums, so
-    100k members cost a few numpy passes instead of 100k small ones.
+    Every listed track (all of them: no deduplication, no cap) weighs its rank weight times
+    its count factor among the member's tracks; the weighted moments are grouped sums over one
+    table of every member's tracks that have a feature, so 100k members cost a few numpy passes.
     """
-    owner, weights, natural = _track_table(profiles)
+    table = as_table(members)
+    owner, weights, natural = _track_table(table)
     low = np.array([FEATURE_RANGES.get(f, (0.0, 1.0))[0] for f in AUDIO_FEATURES])
     high = np.array([FEATURE_RANGES.get(f, (0.0, 1.0))[1] for f in AUDIO_FEATURES])
     unit = np.clip((natural - low) / (high - low), 0.0, 1.0)
-    mean, spread = _grouped_moments(unit, weights, owner, len(profiles))
-    natural_mean, _ = _grouped_moments(natural, weights, owner, len(profiles))
+    mean, spread = _grouped_moments(unit, weights, owner, len(table))
+    natural_mean, _ = _grouped_moments(natural, weights, owner, len(table))
     return np.concatenate([mean, spread], axis=1), natural_mean
 
 
-def _track_table(profiles: Sequence[TasteProfile]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _track_table(table: ProfileTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(member row, rank × count weight, natural feature values) of every track with features."""
-    owner: list[int] = []
-    weights: list[float] = []
-    rows: list[list[float | None]] = []
-    for row, profile in enumerate(profiles):
-        if not any(t.audio_features for t in profile.tracks):
-            continue
-        factors = count_factors([t.playcount for t in profile.tracks])
-        for track, factor in zip(profile.tracks, factors, strict=True):
-            if track.audio_features:
-                owner.append(row)
-                weights.append(rank_weight(track.rank) * factor)
-                rows.append(list(map(track.audio_features.get, AUDIO_FEATURES)))
-    natural = np.array(rows, dtype=float).reshape(len(rows), len(AUDIO_FEATURES))
-    natural[~np.isfinite(natural)] = np.nan
-    return np.array(owner, dtype=np.int64), np.array(weights, dtype=float), natural
+    tracks = table.tracks
+    weights = rank_weights(tracks.rank) * count_factors(tracks.member, tracks.count, len(table))
+    known = ~np.isnan(table.track_features).all(axis=1)
+    rows = np.flatnonzero(known[tracks.item])
+    return tracks.member[rows], weights[rows], table.track_features[tracks.item[rows]]
 
 
 def _grouped_moments(
@@ -102,10 +94,10 @@ def _grouped_moments(
     return mean, spread
 
 
-def build_audio_view(profiles: Sequence[TasteProfile]) -> AudioView:
+def build_audio_view(members: ProfileTable | Sequence[TasteProfile]) -> AudioView:
     """Summarise every member, standardise over the population and L2-normalise."""
     n_feat = len(AUDIO_FEATURES)
-    summaries, natural = summarise_all(profiles)
+    summaries, natural = summarise_all(members)
     present = ~np.all(np.isnan(summaries[:, :n_feat]), axis=1)
     if present.sum() < MIN_MEMBERS_WITH_AUDIO:
         present[:] = False

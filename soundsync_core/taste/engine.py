@@ -17,7 +17,7 @@ from soundsync_core.taste.calibration import Calibration, sample_pairs
 from soundsync_core.taste.embedding import map_coordinates, taste_embedding
 from soundsync_core.taste.hubs import corrected, hub_radii
 from soundsync_core.taste.neighbours import Exclusions, Neighbours, Progress, neighbours
-from soundsync_core.taste.profile import TasteProfile
+from soundsync_core.taste.profile import ProfileTable, TasteProfile, as_table
 from soundsync_core.taste.reasons import pair_reasons
 from soundsync_core.taste.similarity import TasteVectors, build_vectors, pair_scores
 from soundsync_core.taste.tribes import TribeResult, choose_k, cluster, describe_tribes
@@ -51,34 +51,37 @@ class MatchTable:
 
 
 class TasteSpace:
-    """A fitted population: vectors, IDF, hub radii, calibration, embedding (lazily)."""
+    """A fitted population: vectors, IDF, hub radii, calibration, embedding (lazily).
+
+    ``members`` is the population's :class:`ProfileTable` (row order = member index).
+    """
 
     def __init__(
         self,
-        profiles: Sequence[TasteProfile],
+        members: ProfileTable,
         vectors: TasteVectors,
         *,
         seed: int = 0,
         calibration: Calibration | None = None,
     ) -> None:
-        self.profiles = tuple(profiles)
+        self.members = members
         self.vectors = vectors
         self.seed = seed
         self._calibration = calibration
         self._radii: np.ndarray | None = None
-        self._index = {p.user_id: i for i, p in enumerate(self.profiles)}
 
     @classmethod
     def fit(
         cls,
-        profiles: Sequence[TasteProfile],
+        members: ProfileTable | Sequence[TasteProfile],
         *,
         seed: int = 0,
         calibration: Calibration | None = None,
         progress: Progress | None = None,
     ) -> TasteSpace:
         """Build every view; compute hub radii and the calibration unless one is given."""
-        space = cls(profiles, build_vectors(profiles, seed=seed), seed=seed, calibration=calibration)
+        table = as_table(members)
+        space = cls(table, build_vectors(table, seed=seed), seed=seed, calibration=calibration)
         if calibration is None:
             space._hub_radii(progress)
         return space
@@ -86,11 +89,20 @@ class TasteSpace:
     @property
     def n_members(self) -> int:
         """Number of members."""
-        return len(self.profiles)
+        return len(self.members)
+
+    @property
+    def user_ids(self) -> np.ndarray:
+        """User id of every member, in row order."""
+        return self.members.user_ids
 
     def index_of(self, user_id: int) -> int:
         """Row index of ``user_id`` (KeyError if unknown)."""
         return self._index[user_id]
+
+    @cached_property
+    def _index(self) -> dict[int, int]:
+        return {int(u): i for i, u in enumerate(self.members.user_ids)}
 
     @cached_property
     def embedding(self) -> np.ndarray:
@@ -133,10 +145,7 @@ class TasteSpace:
     @cached_property
     def names(self) -> dict[str, dict[str, str]]:
         """Display names by view: ``{"artists": {id: name}, "tracks": {id: name}}``."""
-        # One flat comprehension per view: at 100k members a per-profile update costs seconds.
-        artists = {a.id: a.name for p in self.profiles for a in p.artists if a.name}
-        tracks = {t.id: t.name for p in self.profiles for t in p.tracks if t.name}
-        return {"artists": artists, "tracks": tracks}
+        return {"artists": self.members.artist_names, "tracks": self.members.track_names}
 
     def reasons(self, i: int, j: int) -> dict[str, Any]:
         """Why ``i`` and ``j`` match (JSON-serialisable, see :mod:`reasons`)."""

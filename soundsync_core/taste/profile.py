@@ -1,9 +1,14 @@
-"""A member's listening profile as every source adapter returns it (DESIGN §3)."""
+"""A member's listening profile as every source adapter returns it (DESIGN §3), and the flat,
+columnar form of a whole population's profiles that the taste engine reads."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, count
+
+import numpy as np
 
 # Audio features SoundSync understands, in a fixed order. The first five are the ones the seed
 # used; the rest are used when a provider gives them.
@@ -53,3 +58,161 @@ class TasteProfile:
     display_name: str = ""
     guild_ids: tuple[int, ...] = ()
     sources: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Ragged:
+    """Lists of codes stored flat: list ``r`` is ``values[start[r] : start[r + 1]]``."""
+
+    start: np.ndarray  # int64, one more than there are lists
+    values: np.ndarray  # int64
+
+    @classmethod
+    def of(cls, lists: Sequence[Sequence[int]]) -> Ragged:
+        """Pack Python lists of codes."""
+        start = np.zeros(len(lists) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, lists), np.int64, len(lists)), out=start[1:])
+        return cls(start, np.fromiter(chain.from_iterable(lists), np.int64, int(start[-1])))
+
+    def expand(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every code of the lists ``rows`` in order, with the position in ``rows`` it came from."""
+        lengths = self.start[rows + 1] - self.start[rows]
+        which = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
+        offset = np.arange(len(which), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return which, self.values[self.start[rows][which] + offset]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Every member's listed artists (or tracks), flat: members in order, each as listed."""
+
+    member: np.ndarray  # int64 row of the member, non-decreasing
+    item: np.ndarray  # int64 row of the item table
+    rank: np.ndarray  # int64
+    count: np.ndarray  # int64 playcount; 0 when unknown (a count below 1 tells nothing either)
+
+
+@dataclass(frozen=True)
+class ProfileTable:
+    """A population's profiles as flat arrays: what the taste engine reads, no object per item.
+
+    Artist, track and genre ids are coded (``artist_ids[code]`` …). A listing points at rows of
+    an item table, and each row is one (id, catalogue facts) pair: one row per id when the
+    profiles come from the database, but profiles made in memory may give the same id other
+    genres, artists or audio features in different members, and each member keeps its own.
+    An artist's genres are those of the member's last listing of it that has genres; a track's
+    artists are those of the member's last listing of it.
+    """
+
+    user_ids: np.ndarray  # int64, one per member
+    artists: Listing
+    tracks: Listing
+    artist_ids: np.ndarray  # object: artist code → id
+    track_ids: np.ndarray  # object: track code → id
+    genre_ids: np.ndarray  # object: genre code → genre
+    artist_code: np.ndarray  # artist-table row → artist code
+    artist_genres: Ragged  # artist-table row → genre codes
+    track_code: np.ndarray  # track-table row → track code
+    track_artists: Ragged  # track-table row → artist codes
+    track_features: np.ndarray  # track-table row × AUDIO_FEATURES, natural units, NaN = unknown
+    artist_names: dict[str, str]  # display names of the listed artists that have one
+    track_names: dict[str, str]
+
+    def __len__(self) -> int:
+        return len(self.user_ids)
+
+    @classmethod
+    def of(cls, profiles: Sequence[TasteProfile]) -> ProfileTable:
+        """The table of profiles held in memory (late joiners, tests, benchmarks)."""
+        artist_codes, track_codes, genre_codes = Coder(), Coder(), Coder()
+        artists, tracks = _Listings(), _Listings()
+        artist_rows: dict[tuple[str, tuple[str, ...]], int] = {}
+        track_rows: dict[tuple[str, tuple[str, ...], tuple[float | None, ...] | None], int] = {}
+        for member, profile in enumerate(profiles):
+            genres_of = {a.id: a.genres for a in profile.artists if a.genres}
+            for a in profile.artists:
+                row = artist_rows.setdefault((a.id, genres_of.get(a.id, ())), len(artist_rows))
+                artists.add(member, row, a.rank, a.playcount)
+            artists_of = {t.id: t.artist_ids for t in profile.tracks}
+            for t in profile.tracks:
+                features = tuple(map(t.audio_features.get, AUDIO_FEATURES)) if t.audio_features else None
+                row = track_rows.setdefault((t.id, artists_of[t.id], features), len(track_rows))
+                tracks.add(member, row, t.rank, t.playcount)
+        artist_code = artist_codes.code([a for a, _ in artist_rows])
+        artist_genres = Ragged.of([genre_codes.codes(g) for _, g in artist_rows])
+        track_code = track_codes.code([t for t, _, _ in track_rows])
+        track_artists = Ragged.of([artist_codes.codes(a) for _, a, _ in track_rows])
+        features = [f or (None,) * len(AUDIO_FEATURES) for _, _, f in track_rows]
+        return cls(
+            user_ids=np.array([p.user_id for p in profiles], dtype=np.int64),
+            artists=artists.listing(),
+            tracks=tracks.listing(),
+            artist_ids=artist_codes.ids(),
+            track_ids=track_codes.ids(),
+            genre_ids=genre_codes.ids(),
+            artist_code=artist_code,
+            artist_genres=artist_genres,
+            track_code=track_code,
+            track_artists=track_artists,
+            track_features=feature_table(features),
+            artist_names={a.id: a.name for p in profiles for a in p.artists if a.name},
+            track_names={t.id: t.name for p in profiles for t in p.tracks if t.name},
+        )
+
+
+def as_table(members: ProfileTable | Sequence[TasteProfile]) -> ProfileTable:
+    """``members`` as a :class:`ProfileTable` (converted when given as profiles)."""
+    return members if isinstance(members, ProfileTable) else ProfileTable.of(members)
+
+
+def feature_table(rows: Sequence[Sequence[float | None]]) -> np.ndarray:
+    """Rows of AUDIO_FEATURES values as floats; unknown, NaN and infinite values become NaN."""
+    table = np.array(rows, dtype=float).reshape(len(rows), len(AUDIO_FEATURES))
+    table[~np.isfinite(table)] = np.nan
+    return table
+
+
+class Coder:
+    """Gives strings dense integer codes, in order of first appearance."""
+
+    def __init__(self) -> None:
+        # A missing key takes the next code inside the lookup itself: coding millions of ids is
+        # one C-level pass. Only :meth:`codes` and :meth:`code` may look keys up.
+        self._index: defaultdict[str, int] = defaultdict(count().__next__)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def codes(self, values: Iterable[str]) -> list[int]:
+        """Codes of a few values (new ones are coded on the way)."""
+        return list(map(self._index.__getitem__, values))
+
+    def code(self, values: Sequence[str]) -> np.ndarray:
+        """Codes of many values at once."""
+        return np.fromiter(map(self._index.__getitem__, values), np.int64, len(values))
+
+    def ids(self) -> np.ndarray:
+        """Code → string, as an object array."""
+        ids = np.empty(len(self._index), dtype=object)
+        ids[:] = list(self._index)
+        return ids
+
+
+class _Listings:
+    """A :class:`Listing` under construction, one entry at a time."""
+
+    def __init__(self) -> None:
+        self.member: list[int] = []
+        self.item: list[int] = []
+        self.rank: list[int] = []
+        self.count: list[int] = []
+
+    def add(self, member: int, item: int, rank: int, count: int | None) -> None:
+        self.member.append(member)
+        self.item.append(item)
+        self.rank.append(rank)
+        self.count.append(count or 0)
+
+    def listing(self) -> Listing:
+        columns = (self.member, self.item, self.rank, self.count)
+        return Listing(*(np.array(column, dtype=np.int64) for column in columns))

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from soundsync_core.taste.audio import AudioView, build_audio_view
-from soundsync_core.taste.profile import TasteProfile
+from soundsync_core.taste.profile import ProfileTable, TasteProfile, as_table
 from soundsync_core.taste.vectors import ItemView, build_item_views
 
 VIEW_WEIGHTS: dict[str, float] = {"artists": 1.0, "tracks": 0.5, "genres": 0.25, "audio": 0.1}
@@ -64,10 +64,11 @@ class TasteVectors:
         return np.stack([self.present(v) for v in VIEW_WEIGHTS], axis=1).astype(np.float32)
 
 
-def build_vectors(profiles: Sequence[TasteProfile], *, seed: int = 0) -> TasteVectors:
-    """Build all views of ``profiles`` and estimate the chance level of the dense views."""
+def build_vectors(members: ProfileTable | Sequence[TasteProfile], *, seed: int = 0) -> TasteVectors:
+    """Build all views of ``members`` and estimate the chance level of the dense views."""
+    table = as_table(members)
     unbiased = TasteVectors(
-        build_item_views(profiles), build_audio_view(profiles), dict.fromkeys(VIEW_WEIGHTS, 0.0)
+        build_item_views(table), build_audio_view(table), dict.fromkeys(VIEW_WEIGHTS, 0.0)
     )
     rng = np.random.default_rng(seed)
     baselines = dict(unbiased.baselines)

@@ -12,19 +12,25 @@ Then smooth IDF over the members who have the view, ``log((N + 1) / (df + 1)) + 
 shared artist says more than one everybody lists, and rows are L2-normalised so the dot product
 is a cosine. A member's list is capped at :data:`MAX_ITEMS_PER_VIEW` best-ranked items: the long
 tail of a 2 000-artist Last.fm history is mostly noise and would make sparse products slow.
+
+A member without artists gets the artists of their tracks (summed track weights, heaviest
+first); genres are weighted by the summed weights of the member's artists that carry them.
+
+Everything works on a whole :class:`ProfileTable` at once — grouped numpy operations over every
+member's entries, no per-member Python — so 100k members cost a few array passes.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
-from soundsync_core.taste.profile import RankedArtist, RankedTrack, TasteProfile
+from soundsync_core.taste.profile import Listing, ProfileTable, TasteProfile, as_table
 
 MAX_ITEMS_PER_VIEW = 500
 
@@ -50,94 +56,129 @@ class ItemView:
         return {item: col for col, item in enumerate(self.ids)}
 
 
-# A member's weighted items as parallel lists (ids, ranks, weights): plain lists, because this
-# runs once per member per view and must stay fast for 100k members.
-Entries = tuple[list[str], list[int], list[float]]
+class Entries(NamedTuple):
+    """Weighted items of every member, flat: members in order, each member's items best first."""
 
-_RANK_WEIGHTS = [0.0, *(1.0 / math.log2(r + 1) for r in range(1, MAX_ITEMS_PER_VIEW + 1))]
-
-
-def rank_weight(rank: int) -> float:
-    """DCG discount ``1 / log2(rank + 1)``: 1.0 for the favourite, 0.5 for rank 3."""
-    if 0 < rank < len(_RANK_WEIGHTS):
-        return _RANK_WEIGHTS[rank]
-    return 1.0 / math.log2(max(rank, 1) + 1)
+    member: np.ndarray  # int64
+    item: np.ndarray  # int64: an item-table row or an id code (see the producer)
+    rank: np.ndarray  # int64
+    weight: np.ndarray  # float64, before IDF
 
 
-def count_factors(counts: Sequence[int | None]) -> list[float]:
-    """Damped playcount factors in (0, 1], relative to the member's own most-played item."""
-    known = [c for c in counts if c is not None and c > 0]
-    if not known:
-        return [1.0] * len(counts)
-    top = math.log1p(max(known)) or 1.0
-    factors = {c: math.log1p(c) / top for c in set(known)}
-    fill = sum(factors[c] for c in known) / len(known)
-    return [factors[c] if c is not None and c > 0 else fill for c in counts]
+def rank_weights(ranks: np.ndarray) -> np.ndarray:
+    """DCG discount ``1 / log2(rank + 1)``: 1.0 for the favourite, 0.5 for rank 3 (below 1: as 1)."""
+    ranks = np.maximum(np.asarray(ranks, dtype=np.int64), 1)
+    return _exact(lambda rank: 1.0 / math.log2(rank + 1), ranks)
 
 
-def _weighted(items: Iterable[RankedArtist | RankedTrack]) -> Entries:
-    """Deduplicate by id (best rank wins), cap the list, and weight each item."""
-    seen: set[str] = set()
-    ids: list[str] = []
-    ranks: list[int] = []
-    counts: list[int | None] = []
-    for item in sorted(items, key=_by_rank):
-        if item.id not in seen:
-            seen.add(item.id)
-            ids.append(item.id)
-            ranks.append(item.rank)
-            counts.append(item.playcount)
-            if len(ids) == MAX_ITEMS_PER_VIEW:
-                break
-    weights = [rank_weight(r) for r in ranks]
-    if any(c is not None for c in counts):
-        weights = [w * f for w, f in zip(weights, count_factors(counts), strict=True)]
-    return ids, ranks, weights
+def count_factors(member: np.ndarray, counts: np.ndarray, n_members: int) -> np.ndarray:
+    """Damped playcount factors in (0, 1], each relative to its member's most-played item.
+
+    ``counts[k]`` is entry *k*'s playcount (< 1 = unknown) and ``member[k]`` its member.
+    Unknown counts get the member's mean factor; a member without any count gets 1.0.
+    """
+    factors = np.ones(len(counts))
+    known = counts > 0
+    if not known.any():
+        return factors
+    owner = member[known]
+    top = np.zeros(n_members, dtype=np.int64)
+    np.maximum.at(top, owner, counts[known])
+    known_factors = _exact(math.log1p, counts[known]) / _exact(math.log1p, top)[owner]
+    n_known = np.bincount(owner, minlength=n_members)
+    fill = np.bincount(owner, known_factors, n_members) / np.maximum(n_known, 1)
+    counted = n_known[member] > 0
+    factors[counted] = fill[member[counted]]
+    factors[known] = known_factors
+    return factors
 
 
-def _by_rank(item: RankedArtist | RankedTrack) -> int:
-    return item.rank
+def _exact(function: Callable[[int], float], values: np.ndarray) -> np.ndarray:
+    """``function`` of every integer value, evaluated once per distinct value with Python's math.
+
+    numpy's vectorised logarithms can differ from ``math``'s in the last bit; the weights stay
+    the same as a member-by-member computation would give, and ranks and counts repeat a lot.
+    """
+    if not len(values):
+        return np.zeros(0)
+    low, high = int(values.min()), int(values.max())
+    if high - low < max(len(values), 1024):
+        table = np.array([function(v) for v in range(low, high + 1)])
+        return table[values - low]
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return np.array([function(int(v)) for v in distinct])[inverse]
 
 
-def artist_lists(profile: TasteProfile) -> Entries:
-    """The member's weighted artists; falls back to the artists of their tracks when empty."""
-    if profile.artists:
-        return _weighted(profile.artists)
-    artists_of = {t.id: t.artist_ids for t in profile.tracks}
-    derived: dict[str, float] = {}
-    for track_id, _, weight in zip(*_weighted(profile.tracks), strict=True):
-        for artist_id in artists_of[track_id]:
-            derived[artist_id] = derived.get(artist_id, 0.0) + weight
-    ordered = sorted(derived.items(), key=lambda kv: -kv[1])
-    return [a for a, _ in ordered], list(range(1, len(ordered) + 1)), [w for _, w in ordered]
+def weighted(listing: Listing, code: np.ndarray, n_codes: int, n_members: int) -> Entries:
+    """Per member: items by rank (ties as listed), each id once at its best rank, capped, weighted.
+
+    ``code`` maps the listing's item rows to ids (the deduplication key); the entries keep the
+    row of the best-ranked listing of each id. Count factors are relative to the kept items.
+    """
+    order = np.lexsort((listing.rank, listing.member))
+    columns = (listing.member, listing.item, listing.rank, listing.count)
+    member, row, rank, count = (column[order] for column in columns)
+    _, first = np.unique(member * n_codes + code[row], return_index=True)
+    first.sort()
+    member, row, rank, count = member[first], row[first], rank[first], count[first]
+    kept = _positions(member, n_members) < MAX_ITEMS_PER_VIEW
+    member, row, rank, count = member[kept], row[kept], rank[kept], count[kept]
+    return Entries(member, row, rank, rank_weights(rank) * count_factors(member, count, n_members))
 
 
-def track_lists(profile: TasteProfile) -> Entries:
-    """The member's weighted tracks."""
-    return _weighted(profile.tracks)
+def _positions(member: np.ndarray, n_members: int) -> np.ndarray:
+    """Position of every entry within its member's run (``member`` is non-decreasing)."""
+    sizes = np.bincount(member, minlength=n_members)
+    return np.arange(len(member), dtype=np.int64) - (np.cumsum(sizes) - sizes)[member]
 
 
-def genre_lists(profile: TasteProfile) -> Entries:
-    """Genres weighted by the summed weights of the member's artists that carry them."""
-    return _genres_of_artists(profile, artist_lists(profile))
+def listed_entries(table: ProfileTable) -> tuple[Entries, Entries]:
+    """Every member's weighted listed artists and tracks (items are item-table rows)."""
+    n = len(table)
+    artists = weighted(table.artists, table.artist_code, len(table.artist_ids), n)
+    return artists, weighted(table.tracks, table.track_code, len(table.track_ids), n)
 
 
-def _genres_of_artists(profile: TasteProfile, artists: Entries) -> Entries:
-    """:func:`genre_lists` from the member's already weighted artists."""
-    genres_of = {a.id: a.genres for a in profile.artists if a.genres}
-    if not genres_of:
-        return [], [], []
-    weight: dict[str, float] = {}
-    best_rank: dict[str, int] = {}
-    for artist_id, rank, artist_weight in zip(*artists, strict=True):
-        for genre in genres_of.get(artist_id, ()):
-            weight[genre] = weight.get(genre, 0.0) + artist_weight
-            best_rank[genre] = min(best_rank.get(genre, rank), rank)
-    return list(weight), [best_rank[g] for g in weight], list(weight.values())
+def artist_entries_of(table: ProfileTable, listed: Entries, tracks: Entries) -> Entries:
+    """Every member's weighted artists by artist code, from :func:`listed_entries`.
+
+    A member who lists no artist gets the artists of their weighted tracks: each artist weighs
+    the sum of its tracks' weights, heaviest first (ties in order of appearance), ranked 1, 2, …
+    """
+    n = len(table)
+    lacking = np.bincount(table.artists.member, minlength=n) == 0
+    chosen = lacking[tracks.member]
+    which, artist = table.track_artists.expand(tracks.item[chosen])
+    member, weight = tracks.member[chosen][which], tracks.weight[chosen][which]
+    key = member * len(table.artist_ids) + artist
+    _, first, group = np.unique(key, return_index=True, return_inverse=True)
+    total = np.bincount(group, weight, len(first))
+    order = np.lexsort((first, -total, member[first]))
+    derived_member = member[first][order]
+    derived = Entries(derived_member, artist[first][order], _positions(derived_member, n) + 1, total[order])
+    coded = listed._replace(item=table.artist_code[listed.item])
+    merged = np.argsort(np.concatenate([coded.member, derived.member]), kind="stable")
+    return Entries(*(np.concatenate([a, b])[merged] for a, b in zip(coded, derived, strict=True)))
+
+
+def genre_entries_of(table: ProfileTable, listed: Entries) -> Entries:
+    """Genres weighted by the summed weights of the member's (listed) artists that carry them.
+
+    A genre's rank is the best rank of those artists; genres come in order of appearance.
+    """
+    which, genre = table.artist_genres.expand(listed.item)
+    member = listed.member[which]
+    key = member * len(table.genre_ids) + genre
+    _, first, group = np.unique(key, return_index=True, return_inverse=True)
+    total = np.bincount(group, listed.weight[which], len(first))
+    best = np.full(len(first), np.iinfo(np.int64).max)
+    np.minimum.at(best, group, listed.rank[which])
+    order = np.argsort(first, kind="stable")
+    return Entries(member[first][order], genre[first][order], best[order], total[order])
 
 
 class WeightedItem(NamedTuple):
-    """One weighted item of a member (the public, per-member form of :data:`Entries`)."""
+    """One weighted item of a member (the public, per-member form of :class:`Entries`)."""
 
     item: str
     rank: int
@@ -146,7 +187,12 @@ class WeightedItem(NamedTuple):
 
 def artist_entries(profile: TasteProfile) -> list[WeightedItem]:
     """The member's weighted artists (rank × count weight, before IDF), best first."""
-    return [WeightedItem(*entry) for entry in zip(*artist_lists(profile), strict=True)]
+    table = ProfileTable.of([profile])
+    entries = artist_entries_of(table, *listed_entries(table))
+    return [
+        WeightedItem(str(table.artist_ids[code]), int(rank), float(weight))
+        for code, rank, weight in zip(entries.item, entries.rank, entries.weight, strict=True)
+    ]
 
 
 def smooth_idf(df: np.ndarray, n_members: int) -> np.ndarray:
@@ -160,45 +206,33 @@ def _l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(scale.astype(np.float32)) @ matrix, dtype=np.float32)
 
 
-def build_view(
-    name: str, profiles: Sequence[TasteProfile], entries: Callable[[TasteProfile], Entries]
-) -> ItemView:
-    """Build one view: weights → IDF over members having the view → L2-normalised rows."""
-    return _view_of(name, [entries(profile) for profile in profiles])
+def _view_of(name: str, entries: Entries, ids: np.ndarray, n_members: int) -> ItemView:
+    """One view from every member's weighted items (``entries.item`` codes ``ids``).
 
-
-def _view_of(name: str, lists: Sequence[Entries]) -> ItemView:
-    """One view from every member's weighted items (row order = members)."""
-    column: dict[str, int] = {}
-    lengths: list[int] = []
-    cols: list[int] = []
-    weights: list[float] = []
-    ranks: list[int] = []
-    for ids, item_ranks, item_weights in lists:
-        lengths.append(len(ids))
-        cols.extend([column.setdefault(item, len(column)) for item in ids])
-        weights.extend(item_weights)
-        ranks.extend(item_ranks)
-    shape = (len(lists), len(column))
-    r = np.repeat(np.arange(len(lists), dtype=np.int64), lengths)
-    c = np.asarray(cols, dtype=np.int64)
-    raw = sp.csr_matrix((np.asarray(weights, dtype=np.float32), (r, c)), shape=shape)
-    rank_m = sp.csr_matrix((np.asarray(ranks, dtype=np.float32), (r, c)), shape=shape)
+    Columns follow the items' first appearance (members in order, each best first).
+    """
+    codes, first = np.unique(entries.item, return_index=True)
+    by_appearance = codes[np.argsort(first)]
+    column = np.empty(len(ids), dtype=np.int64)
+    column[by_appearance] = np.arange(len(by_appearance))
+    r, c = entries.member, column[entries.item]
+    shape = (n_members, len(by_appearance))
+    raw = sp.csr_matrix((entries.weight.astype(np.float32), (r, c)), shape=shape)
+    rank_m = sp.csr_matrix((entries.rank.astype(np.float32), (r, c)), shape=shape)
     present = np.diff(raw.indptr) > 0
     df = np.bincount(c, minlength=shape[1])
     idf = smooth_idf(df, int(present.sum()))
     matrix = _l2_rows(sp.csr_matrix(raw @ sp.diags(idf), dtype=np.float32))
-    ids_array = np.empty(len(column), dtype=object)
-    ids_array[:] = list(column)
-    return ItemView(name, matrix, rank_m, ids_array, idf, present)
+    return ItemView(name, matrix, rank_m, ids[by_appearance], idf, present)
 
 
-def build_item_views(profiles: Sequence[TasteProfile]) -> dict[str, ItemView]:
+def build_item_views(members: ProfileTable | Sequence[TasteProfile]) -> dict[str, ItemView]:
     """The three sparse views of a population, keyed ``artists``, ``tracks``, ``genres``."""
-    artists = [artist_lists(profile) for profile in profiles]
-    genres = [_genres_of_artists(p, entries) for p, entries in zip(profiles, artists, strict=True)]
+    table = as_table(members)
+    n = len(table)
+    listed, tracks = listed_entries(table)
     return {
-        "artists": _view_of("artists", artists),
-        "tracks": build_view("tracks", profiles, track_lists),
-        "genres": _view_of("genres", genres),
+        "artists": _view_of("artists", artist_entries_of(table, listed, tracks), table.artist_ids, n),
+        "tracks": _view_of("tracks", tracks._replace(item=table.track_code[tracks.item]), table.track_ids, n),
+        "genres": _view_of("genres", genre_entries_of(table, listed), table.genre_ids, n),
     }

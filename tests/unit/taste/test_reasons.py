@@ -25,11 +25,15 @@ def _tracks(*specs: tuple[str, float, float]) -> tuple[RankedTrack, ...]:
     )
 
 
-def _space() -> TasteSpace:
+def _profiles() -> list[TasteProfile]:
     alice = TasteProfile(1, _artists("a", "b", "c", "rare"), _tracks(("t1", 0.9, -5.0), ("t2", 0.8, -6.0)))
     bob = TasteProfile(2, _artists("rare", "c", "x", "a"), _tracks(("t2", 0.85, -45.0), ("t9", 0.85, -45.0)))
     crowd = [TasteProfile(10 + i, _artists("a", f"z{i}"), _tracks((f"u{i}", 0.3, -20.0))) for i in range(8)]
-    return TasteSpace.fit([alice, bob, *crowd])
+    return [alice, bob, *crowd]
+
+
+def _space() -> TasteSpace:
+    return TasteSpace.fit(_profiles())
 
 
 def test_shared_artists_carry_both_ranks_and_rare_ones_come_first() -> None:
@@ -66,5 +70,5 @@ def test_reasons_are_json_serialisable_and_symmetric_in_content() -> None:
 
 def test_no_audio_reason_unless_both_have_audio() -> None:
     plain = TasteProfile(3, _artists("a", "rare"))
-    space = TasteSpace.fit([*_space().profiles, plain])
+    space = TasteSpace.fit([*_profiles(), plain])
     assert space.reasons(0, space.n_members - 1)["audio"] is None

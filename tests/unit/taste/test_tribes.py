@@ -50,7 +50,7 @@ def test_tribes_are_json_ready_with_centres_and_map(planted) -> None:
 
 def test_tribes_are_deterministic_given_the_seed(planted) -> None:
     space, _, result = planted
-    again = TasteSpace.fit(space.profiles).tribes()
+    again = TasteSpace.fit(space.members).tribes()
     np.testing.assert_array_equal(again.labels, result.labels)
 
 

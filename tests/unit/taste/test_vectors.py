@@ -8,9 +8,15 @@ import numpy as np
 import pytest
 
 from soundsync_core.taste.audio import build_audio_view, summarise, to_unit
-from soundsync_core.taste.profile import RankedArtist, RankedTrack, TasteProfile
+from soundsync_core.taste.profile import AUDIO_FEATURES, RankedArtist, RankedTrack, TasteProfile
 from soundsync_core.taste.similarity import build_vectors, pair_scores
-from soundsync_core.taste.vectors import artist_entries, build_item_views, count_factors, rank_weight
+from soundsync_core.taste.vectors import (
+    MAX_ITEMS_PER_VIEW,
+    artist_entries,
+    build_item_views,
+    count_factors,
+    rank_weights,
+)
 
 
 def member(uid: int, artists: list[str], tracks: tuple[RankedTrack, ...] = ()) -> TasteProfile:
@@ -23,18 +29,22 @@ def track(tid: str, rank: int, **features: float) -> RankedTrack:
 
 
 def test_rank_weight_is_dcg_discount() -> None:
-    assert rank_weight(1) == 1.0
-    assert rank_weight(3) == pytest.approx(0.5)
-    assert rank_weight(2) > rank_weight(10) > rank_weight(100) > 0
+    weights = rank_weights(np.array([1, 3, 2, 10, 100, 0, 5000]))
+    assert weights[0] == 1.0
+    assert weights[1] == pytest.approx(0.5)
+    assert weights[2] > weights[3] > weights[4] > 0
+    assert weights[5] == 1.0  # a rank below 1 counts as the favourite
+    assert weights[6] == 1.0 / math.log2(5001)
 
 
 def test_count_factors_are_damped_relative_to_the_member() -> None:
-    heavy = count_factors([5000, 50])
-    light = count_factors([50, 5])
-    assert heavy[0] == light[0] == 1.0
-    assert heavy[1] == pytest.approx(math.log1p(50) / math.log1p(5000))
-    assert count_factors([None, None]) == [1.0, 1.0]
-    assert count_factors([100, None])[1] == 1.0  # unknown count → the member's mean factor
+    # Members 0 (heavy), 1 (light), 2 (no counts), 3 (one count known).
+    member = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    factors = count_factors(member, np.array([5000, 50, 50, 5, 0, 0, 100, 0]), 4)
+    assert factors[0] == factors[2] == 1.0
+    assert factors[1] == pytest.approx(math.log1p(50) / math.log1p(5000))
+    assert factors[4:6].tolist() == [1.0, 1.0]
+    assert factors[7] == 1.0  # unknown count → the member's mean factor
 
 
 def test_artists_only_profiles_build_rows_and_leave_other_views_absent() -> None:
@@ -118,3 +128,63 @@ def test_artist_entries_are_weighted_best_first() -> None:
     entries = artist_entries(member(1, ["a", "b", "a"]))
     assert [(e.item, e.rank) for e in entries] == [("a", 1), ("b", 2)]
     assert entries[0].weight == 1.0
+
+
+def test_exact_weights_ranks_and_columns_of_a_small_population() -> None:
+    """Known values: dedup at the best rank, counts, derived artists, genres, column order."""
+    first = TasteProfile(1, (
+        RankedArtist("b", 2, playcount=10, genres=("rock",)),
+        RankedArtist("a", 1, playcount=100),
+        RankedArtist("b", 5, genres=("pop", "rock")),  # listed again: its genres win, its rank not
+        RankedArtist("c", 3, genres=("pop",)),
+    ))
+    tracks = (
+        RankedTrack("t1", 1, artist_ids=("x", "y")),
+        RankedTrack("t2", 2, artist_ids=("y",)),
+        RankedTrack("t3", 3, artist_ids=("z",)),
+    )
+    second = TasteProfile(2, (), tracks)
+    views = build_item_views([first, second])
+    artists = views["artists"]
+    assert artists.ids.tolist() == ["a", "b", "c", "y", "x", "z"]
+    ranks = artists.ranks.toarray()
+    assert ranks[0].tolist() == [1, 2, 3, 0, 0, 0]
+    assert ranks[1].tolist() == [0, 0, 0, 1, 2, 3]  # y (t1 + t2) before x (t1), then z
+    low = math.log1p(10) / math.log1p(100)
+    raw_first = np.array([1.0, low / math.log2(3), (1.0 + low) / 2 / 2])  # c: mean factor, rank 3
+    idf = np.log(3 / np.array([2, 2, 2])) + 1
+    expected = raw_first * idf / np.linalg.norm(raw_first * idf)
+    np.testing.assert_allclose(artists.matrix.toarray()[0, :3], expected, rtol=1e-6)
+    derived = np.array([1.0 + 1 / math.log2(3), 1.0, 0.5])
+    np.testing.assert_allclose(artists.matrix.toarray()[1, 3:], derived / np.linalg.norm(derived), rtol=1e-6)
+    genres = views["genres"]
+    assert genres.ids.tolist() == ["pop", "rock"]
+    assert genres.ranks.toarray().tolist() == [[2, 2], [0, 0]]
+    assert genres.present.tolist() == [True, False]  # derived artists carry no genres
+    pop, rock = low / math.log2(3) + (1.0 + low) / 2 / 2, low / math.log2(3)
+    want = np.array([pop, rock]) / math.hypot(pop, rock)
+    np.testing.assert_allclose(genres.matrix.toarray()[0], want, rtol=1e-6)
+    assert views["tracks"].ids.tolist() == ["t1", "t2", "t3"]
+
+
+def test_each_member_list_is_capped_at_its_best_items() -> None:
+    long = TasteProfile(1, tuple(RankedArtist(f"a{k}", 700 - k) for k in range(700)))
+    artists = build_item_views([long])["artists"]
+    assert artists.matrix.nnz == MAX_ITEMS_PER_VIEW
+    assert artists.ids[0] == "a699"  # rank 1
+    assert artists.ranks.data.max() == MAX_ITEMS_PER_VIEW
+
+
+def test_audio_means_weigh_tracks_by_rank_and_count_and_skip_unknown_values() -> None:
+    tracks = (
+        RankedTrack("t1", 1, playcount=9, audio_features={"energy": 0.8, "tempo": float("nan")}),
+        RankedTrack("t2", 3, audio_features={"energy": 0.2, "tempo": 100.0}),
+        RankedTrack("t3", 2, playcount=3),
+    )
+    _, natural = summarise(TasteProfile(1, (), tracks))
+    w1 = 1.0
+    fill = (1.0 + math.log1p(3) / math.log1p(9)) / 2
+    w2 = 0.5 * fill
+    assert natural[AUDIO_FEATURES.index("energy")] == pytest.approx((0.8 * w1 + 0.2 * w2) / (w1 + w2))
+    assert natural[AUDIO_FEATURES.index("tempo")] == pytest.approx(100.0)
+    assert np.isnan(natural[AUDIO_FEATURES.index("valence")])

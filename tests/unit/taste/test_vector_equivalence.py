@@ -1,0 +1,188 @@
+"""The taste vectors are exactly what they were before the columnar build (golden fingerprints).
+
+The fingerprints below were recorded with the per-member, object-based build the engine used
+before :class:`ProfileTable` existed; every view's ids (in column order), weights, ranks, IDF and
+presence, and the audio view, must still come out the same (up to float rounding). The
+communities mix synthetic members with the awkward inputs the old code handled member by member:
+tracks-only members (artists derived from tracks), unordered and gapped ranks, an artist listed
+twice with other genres, playcounts known for some items only, the per-view cap, duplicate tracks
+with other artists, and audio features missing, NaN or infinite on some tracks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from soundsync_core.synthetic import generate_community
+from soundsync_core.taste.profile import RankedArtist, RankedTrack, TasteProfile
+from soundsync_core.taste.similarity import TasteVectors, build_vectors
+
+
+def edge_profiles() -> list[TasteProfile]:
+    """Synthetic members bent into every awkward shape, plus a few made by hand."""
+    out = []
+    for i, p in enumerate(generate_community(240, seed=5).profiles):
+        if i % 7 == 3:  # tracks only: the artists come from the tracks
+            p = replace(p, artists=())
+        elif i % 11 == 4:  # listed worst first, ranks with gaps
+            p = replace(p, artists=tuple(replace(a, rank=3 * a.rank + 1) for a in reversed(p.artists)))
+        elif i % 13 == 5:  # the favourite listed again lower, with other genres and a count
+            first = p.artists[0]
+            again = replace(first, rank=len(p.artists) + 5, genres=("dup-genre",), playcount=7)
+            p = replace(p, artists=(*p.artists, again))
+        elif i % 17 == 6:  # some counts known, some not (0 is unknown too)
+            counts = [None, 0, 40, 3]
+            p = replace(p, artists=tuple(
+                replace(a, playcount=counts[k % 4]) for k, a in enumerate(p.artists)
+            ))
+        out.append(p)
+    many = tuple(
+        RankedArtist(f"a{k % 700}", k + 1, playcount=(k * 37) % 90 or None, genres=(f"g{k % 9}",))
+        for k in range(650)
+    )
+    odd_audio = (
+        RankedTrack("hand-t1", 1, artist_ids=("a1", "a2"), playcount=3,
+                    audio_features={"energy": 0.9, "loudness": float("nan"), "tempo": 128.0}),
+        RankedTrack("hand-t2", 2, artist_ids=("a2",), audio_features={"valence": float("inf")}),
+        RankedTrack("hand-t3", 3, artist_ids=("a3",), audio_features={"danceability": 0.4}),
+        RankedTrack("hand-t1", 4, artist_ids=("a9",), playcount=12, audio_features={"energy": 0.1}),
+    )
+    out += [
+        TasteProfile(9_000_001, many, odd_audio),
+        TasteProfile(9_000_002, (), odd_audio),  # tracks only, a duplicate track with other artists
+        TasteProfile(9_000_003, ()),  # nothing at all
+    ]
+    return out
+
+
+def fingerprint(vectors: TasteVectors) -> dict[str, object]:
+    """Order-sensitive checksums of every view (a changed weight, rank or column shows up)."""
+    out: dict[str, object] = {}
+    for name, view in vectors.items.items():
+        out[f"{name} ids"] = hashlib.sha256("\n".join(view.ids).encode()).hexdigest()[:12]
+        out[f"{name} nnz"] = int(view.matrix.nnz)
+        out[f"{name} matrix"] = _checksum(view.matrix)
+        out[f"{name} ranks"] = _checksum(view.ranks)
+        out[f"{name} idf"] = float(view.idf.astype(float) @ (np.arange(len(view.idf)) % 89 + 1))
+        out[f"{name} present"] = int(np.flatnonzero(view.present).sum())
+    audio = vectors.audio
+    grid = (np.arange(audio.vectors.size) % 83 + 1).reshape(audio.vectors.shape)
+    out["audio vectors"] = float((audio.vectors.astype(float) * grid).sum())
+    out["audio present"] = int(np.flatnonzero(audio.present).sum())
+    natural = np.nan_to_num(audio.natural_means, nan=-7.0)
+    out["audio natural"] = float((natural * (np.arange(natural.size) % 79 + 1).reshape(natural.shape)).sum())
+    out["baselines"] = [round(vectors.baselines[v], 9) for v in ("genres", "audio")]
+    return out
+
+
+def _checksum(matrix: object) -> float:
+    coo = matrix.tocoo()  # type: ignore[attr-defined]
+    return float((coo.data.astype(float) * ((coo.row * 31 + coo.col * 17) % 97 + 1)).sum())
+
+
+COMMUNITIES = {
+    "synthetic": lambda: generate_community(300, seed=1).profiles,
+    "restricted app": lambda: generate_community(300, seed=2).restricted_app().profiles,
+    "edge cases": edge_profiles,
+}
+
+# Recorded with the object-based build (seed 3).
+GOLDEN: dict[str, dict[str, object]] = {
+    "edge cases": {
+        "artists ids": "e9e9e697850c",
+        "artists nnz": 9245,
+        "artists matrix": 58907.63621284347,
+        "artists ranks": 19721960.0,
+        "artists idf": 536554.2228269577,
+        "artists present": 28126,
+        "tracks ids": "0e41851836c0",
+        "tracks nnz": 6708,
+        "tracks matrix": 48885.3203519769,
+        "tracks ranks": 6426958.0,
+        "tracks idf": 991078.1835309267,
+        "tracks present": 24784,
+        "genres ids": "9ef052b2a1b4",
+        "genres nnz": 2258,
+        "genres matrix": 25326.76924555935,
+        "genres ranks": 2272697.0,
+        "genres idf": 1868.284710407257,
+        "genres present": 24891,
+        "audio vectors": -265.4742885967571,
+        "audio present": 12048,
+        "audio natural": 106790.40635019669,
+        "baselines": [0.316318929, 0.003610148],
+    },
+    "restricted app": {
+        "artists ids": "cb1a01024ad6",
+        "artists nnz": 10344,
+        "artists matrix": 75935.95057609677,
+        "artists ranks": 10332215.0,
+        "artists idf": 713234.5399247408,
+        "artists present": 44850,
+        "tracks ids": "363f0ea02040",
+        "tracks nnz": 8424,
+        "tracks matrix": 63399.89557666704,
+        "tracks ranks": 8113867.0,
+        "tracks idf": 1273140.5228414536,
+        "tracks present": 37910,
+        "genres ids": "e3b0c44298fc",
+        "genres nnz": 0,
+        "genres matrix": 0.0,
+        "genres ranks": 0.0,
+        "genres idf": 0.0,
+        "genres present": 0,
+        "audio vectors": 0.0,
+        "audio present": 0,
+        "audio natural": -752815.0,
+        "baselines": [0.0, 0.0],
+    },
+    "synthetic": {
+        "artists ids": "603efb4ec759",
+        "artists nnz": 11760,
+        "artists matrix": 75985.00505136978,
+        "artists ranks": 17020930.0,
+        "artists idf": 724619.5106551647,
+        "artists present": 44850,
+        "tracks ids": "0ebd1cdf8e3a",
+        "tracks nnz": 7838,
+        "tracks matrix": 57595.31542673521,
+        "tracks ranks": 7224097.0,
+        "tracks idf": 1177871.3993415833,
+        "tracks present": 37103,
+        "genres ids": "dd9d3c07b40b",
+        "genres nnz": 3506,
+        "genres matrix": 37381.67787103774,
+        "genres ranks": 2974711.0,
+        "genres idf": 776.142084479332,
+        "genres present": 44850,
+        "audio vectors": 801.4117576681601,
+        "audio present": 17214,
+        "audio natural": 152669.01414762103,
+        "baselines": [0.295079321, -0.001359447],
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMMUNITIES))
+def test_vectors_equal_the_object_build(name: str) -> None:
+    got = fingerprint(build_vectors(COMMUNITIES[name](), seed=3))
+    want = GOLDEN[name]
+    assert got.keys() == want.keys()
+    for key, value in want.items():
+        if isinstance(value, float):
+            assert got[key] == pytest.approx(value, rel=1e-6, abs=1e-6), key
+        else:
+            assert got[key] == value, key
+
+
+def test_edge_cases_have_the_shapes_they_test() -> None:
+    profiles = edge_profiles()
+    assert any(not p.artists and p.tracks for p in profiles)
+    assert any(len(p.artists) > 500 for p in profiles)
+    assert any(math.isnan(t.audio_features.get("loudness", 0.0)) for p in profiles for t in p.tracks
+               if t.audio_features)
