@@ -14,14 +14,24 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import struct
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import numpy as np
 
-from soundsync_core.taste.bulk_reasons import expand_reasons, is_compact, item_ids
+from soundsync_core.taste.bulk_reasons import (
+    PACKED,
+    VIEW_NUMBER,
+    expand_packed,
+    expand_reasons,
+    is_compact,
+    item_ids,
+    packed_columns,
+    unpack,
+)
 from soundsync_core.taste.profile import AUDIO_FEATURES
 
 GLOBAL_SCOPE = 0
@@ -31,7 +41,7 @@ RECLUSTER_LOCK_KEY = 0x50554E44_0002
 # unlinks during a recluster cannot leave rows in the run that is being switched live.
 RUN_SWITCH_LOCK_KEY = 0x50554E44_0003
 KEEP_FINISHED_RUNS = 3
-MATCH_COLUMNS = ("run_id", "scope_id", "user_id", "rank", "other_id", "score", "reasons")
+MATCH_COLUMNS = ("run_id", "scope_id", "user_id", "rank", "other_id", "score", "why")
 
 
 def match_partition(run_id: int) -> str:
@@ -95,7 +105,7 @@ async def discard_dead_runs(conn: asyncpg.Connection) -> int:
     if ids:
         async with conn.transaction():
             await drop_match_partitions(conn, ids)
-            for table in ("user_clusters", "cluster_centers"):
+            for table in ("user_clusters", "cluster_centers", "run_items"):
                 await conn.execute(
                     f"DELETE FROM {table} WHERE run_id = ANY($1::bigint[])", ids  # noqa: S608
                 )
@@ -112,7 +122,7 @@ async def fail_run(conn: asyncpg.Connection, run_id: int, error: str) -> None:
     """Mark a run failed and drop whatever rows it had written."""
     async with conn.transaction():
         await drop_match_partitions(conn, [run_id])
-        for table in ("user_clusters", "cluster_centers"):
+        for table in ("user_clusters", "cluster_centers", "run_items"):
             await conn.execute(f"DELETE FROM {table} WHERE run_id = $1", run_id)  # noqa: S608
         await conn.execute(
             """UPDATE cluster_runs SET status = 'failed', finished_at = now(),
@@ -129,49 +139,85 @@ async def copy_rows(
     await conn.copy_records_to_table(table, records=rows, columns=list(columns))
 
 
-# Rows [start, end) of a run's matches → their reasons as JSON texts (CPU: call it off the loop).
-ReasonsOf = Callable[[int, int], list[str]]
+class ReasonsSource(Protocol):
+    """Where a run's reasons come from: made chunk by chunk as the rows are written, so that
+    computing them overlaps with PostgreSQL ingesting the rows (CPU: call it off the loop)."""
+
+    def __call__(self, start: int, end: int) -> np.ndarray:
+        """:data:`~soundsync_core.taste.bulk_reasons.PACKED` records of rows [start, end)."""
+        ...
+
+    def items(self) -> Mapping[str, np.ndarray]:
+        """View name → the item id of each column the records refer to."""
+        ...
 
 
 @dataclass(frozen=True)
 class MatchRows:
-    """A run's match rows as columns; the reasons are made chunk by chunk as they are written
-    (see :mod:`bulk_reasons`), so computing them overlaps with PostgreSQL ingesting the rows."""
+    """A run's match rows as columns, and where their reasons come from."""
 
     scope_id: np.ndarray
     user_id: np.ndarray
     rank: np.ndarray
     other_id: np.ndarray
     score: np.ndarray
-    reasons: ReasonsOf
+    reasons: ReasonsSource
 
     def __len__(self) -> int:
         return len(self.user_id)
 
 
-def match_copy_chunks(run_id: int, rows: MatchRows) -> Iterator[bytes]:
-    """The rows in COPY text format, :data:`MATCH_ROWS_PER_COPY` per chunk (CPU: run it off the loop).
+# PostgreSQL's binary COPY: a signature, flags and header extension length, then per row the
+# field count and each field's byte length and big-endian value; -1 ends the data.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_COPY_TRAILER = struct.pack(">h", -1)
+_MATCH_ROW = np.dtype([
+    ("fields", ">i2"),
+    ("run_len", ">i4"), ("run_id", ">i8"),
+    ("scope_len", ">i4"), ("scope_id", ">i8"),
+    ("user_len", ">i4"), ("user_id", ">i8"),
+    ("rank_len", ">i4"), ("rank", ">i2"),
+    ("other_len", ">i4"), ("other_id", ">i8"),
+    ("score_len", ">i4"), ("score", ">f4"),
+    ("why_len", ">i4"), ("why", f"V{PACKED.itemsize}"),
+])
 
-    Text COPY skips building millions of tuples and JSON objects in Python: the reasons are
-    already JSON. Only a backslash needs escaping there (JSON itself escapes tabs and newlines).
-    """
+
+def match_copy_chunks(run_id: int, rows: MatchRows) -> Iterator[bytes]:
+    """The rows in binary COPY format, :data:`MATCH_ROWS_PER_COPY` per chunk, built with numpy
+    alone: every field has a fixed size (CPU: run it off the loop)."""
     for start in range(0, len(rows), MATCH_ROWS_PER_COPY):
-        end = start + MATCH_ROWS_PER_COPY
-        reasons = [text.replace("\\", "\\\\") for text in rows.reasons(start, min(end, len(rows)))]
-        columns = zip(rows.scope_id[start:end].tolist(), rows.user_id[start:end].tolist(),
-                      rows.rank[start:end].tolist(), rows.other_id[start:end].tolist(),
-                      rows.score[start:end].tolist(), reasons, strict=True)
-        yield "".join(
-            f"{run_id}\t{scope}\t{user}\t{rank}\t{other}\t{score!r}\t{text}\n"
-            for scope, user, rank, other, score, text in columns
-        ).encode()
+        end = min(start + MATCH_ROWS_PER_COPY, len(rows))
+        out = np.empty(end - start, dtype=_MATCH_ROW)
+        out["fields"] = len(MATCH_COLUMNS)
+        for name, size in (("run", 8), ("scope", 8), ("user", 8), ("rank", 2), ("other", 8),
+                           ("score", 4), ("why", PACKED.itemsize)):
+            out[f"{name}_len"] = size
+        out["run_id"] = run_id
+        out["scope_id"] = rows.scope_id[start:end]
+        out["user_id"] = rows.user_id[start:end]
+        out["rank"] = rows.rank[start:end]
+        out["other_id"] = rows.other_id[start:end]
+        out["score"] = rows.score[start:end]
+        out["why"] = np.ascontiguousarray(rows.reasons(start, end)).view(f"V{PACKED.itemsize}")
+        yield _COPY_HEADER + out.tobytes() + _COPY_TRAILER
+
+
+async def copy_run_items(conn: asyncpg.Connection, run_id: int, items: Mapping[str, np.ndarray]) -> None:
+    """Which artist, track or genre each column of the run's packed reasons is."""
+    await conn.copy_records_to_table(
+        "run_items",
+        records=[(run_id, VIEW_NUMBER[view], col, str(item))
+                 for view, ids in items.items() for col, item in enumerate(ids.tolist())],
+        columns=["run_id", "view", "col", "item_id"],
+    )
 
 
 async def copy_match_chunk(conn: asyncpg.Connection, run_id: int, chunk: bytes) -> None:
     """COPY one chunk made by :func:`match_copy_chunks` into the run's partition."""
     await conn.copy_to_table(
         match_partition(run_id), source=io.BytesIO(chunk), columns=list(MATCH_COLUMNS),
-        format="text",
+        format="binary",
     )
 
 
@@ -264,7 +310,7 @@ async def live_matches(
     excluded by the member ("already friends" / "not interested").
     """
     rows = await conn.fetch(
-        """SELECT m.other_id, m.score, m.reasons, o.display_name
+        """SELECT l.run_id, m.other_id, m.score, m.reasons, m.why, o.display_name
            FROM live_runs l
            JOIN matches m ON m.run_id = l.run_id AND m.scope_id = l.scope_id
            JOIN members o ON o.user_id = m.other_id
@@ -279,26 +325,63 @@ async def live_matches(
            LIMIT $3""",
         scope_id, user_id, limit,
     )
-    reasons = await readable_reasons(
-        conn, [r["reasons"] for r in rows], [user_id > r["other_id"] for r in rows]
-    )
-    return [{**dict(r), "reasons": why} for r, why in zip(rows, reasons, strict=True)]
+    if not rows:
+        return []
+    reasons = await readable_reasons(conn, rows[0]["run_id"], rows, [user_id > r["other_id"] for r in rows])
+    return [
+        {"other_id": r["other_id"], "score": r["score"], "display_name": r["display_name"],
+         "reasons": why}
+        for r, why in zip(rows, reasons, strict=True)
+    ]
 
 
 async def readable_reasons(
-    conn: asyncpg.Connection, texts: Sequence[str], reader_is_b: Sequence[bool]
+    conn: asyncpg.Connection, run_id: int, stored: Sequence[asyncpg.Record], reader_is_b: Sequence[bool]
 ) -> list[Any]:
-    """Stored reasons (JSON text) in the shape readers use: compact ones get their item names back.
+    """Stored reasons (``why`` and ``reasons`` of match rows of one run) in the shape readers use.
 
-    A recluster stores ids and ranks only (millions of rows), once per pair with the member of
-    the smaller user id as "a": ``reader_is_b`` says, per row, that the reader is the other one.
-    The names come from the catalogue here, in one query for the whole page. Reasons stored in
-    the full shape pass unchanged.
+    A recluster stores packed records (``why``) computed once per pair, with the member of the
+    smaller user id as "a": ``reader_is_b`` says, per row, that the reader is the other one. Their
+    items are column numbers of the run: :func:`_run_items` names them, in one query for the page.
+    Runs older than the packed form stored JSON (``reasons``): compact JSON gets its names from
+    the catalogue; the full shape passes unchanged.
     """
-    stored = [json.loads(text) for text in texts]
-    compact = [r for r in stored if is_compact(r)]
+    packed = [unpack(r["why"]) if r["why"] is not None else None for r in stored]
+    wanted = sorted({c for record in packed if record is not None for c in packed_columns(record)})
+    items = await _run_items(conn, run_id, wanted) if wanted else {}
+    texts = [json.loads(r["reasons"]) if r["why"] is None else None for r in stored]
+    names = await _catalogue_names(conn, [t for t in texts if is_compact(t)])
+    out = []
+    for record, text, b in zip(packed, texts, reader_is_b, strict=True):
+        if record is not None:
+            out.append(expand_packed(record, items, AUDIO_FEATURES, reader_is_b=b))
+        else:
+            out.append(expand_reasons(text, names, AUDIO_FEATURES) if is_compact(text) else text)
+    return out
+
+
+async def _run_items(
+    conn: asyncpg.Connection, run_id: int, wanted: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], tuple[str, str]]:
+    """``(view, column)`` → (item id, display name) for the columns a page of reasons names."""
+    rows = await conn.fetch(
+        """SELECT i.view, i.col, i.item_id,
+                  coalesce(a.name, t.name, i.item_id) AS name
+           FROM unnest($2::smallint[], $3::int[]) AS w(view, col)
+           JOIN run_items i ON i.run_id = $1 AND i.view = w.view AND i.col = w.col
+           LEFT JOIN artists a ON i.view = 0 AND a.artist_id = i.item_id
+           LEFT JOIN tracks t ON i.view = 1 AND t.track_id = i.item_id""",
+        run_id, [v for v, _ in wanted], [c for _, c in wanted],
+    )
+    return {(r["view"], r["col"]): (r["item_id"], r["name"]) for r in rows}
+
+
+async def _catalogue_names(
+    conn: asyncpg.Connection, compact: Sequence[Mapping[str, Any]]
+) -> dict[str, dict[str, str]]:
+    names: dict[str, dict[str, str]] = {"artists": {}, "tracks": {}}
     if not compact:
-        return list(stored)
+        return names
     rows = await conn.fetch(
         """SELECT 'artists' AS view, artist_id AS id, name FROM artists
            WHERE artist_id = ANY($1::text[])
@@ -307,13 +390,9 @@ async def readable_reasons(
         sorted({i for r in compact for i in item_ids(r, "a")}),
         sorted({i for r in compact for i in item_ids(r, "t")}),
     )
-    names: dict[str, dict[str, str]] = {"artists": {}, "tracks": {}}
     for row in rows:
         names[row["view"]][row["id"]] = row["name"]
-    return [
-        expand_reasons(r, names, AUDIO_FEATURES, reader_is_b=b) if is_compact(r) else r
-        for r, b in zip(stored, reader_is_b, strict=True)
-    ]
+    return names
 
 
 async def tribes_of_run(conn: asyncpg.Connection, run_id: int) -> list[asyncpg.Record]:

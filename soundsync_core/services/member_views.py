@@ -167,14 +167,14 @@ async def _stored_match(
     conn: asyncpg.Connection, scope: int, left: int, right: int
 ) -> tuple[float, dict[str, Any]] | None:
     row = await conn.fetchrow(
-        """SELECT m.score, m.reasons FROM live_runs l
+        """SELECT l.run_id, m.score, m.reasons, m.why FROM live_runs l
            JOIN matches m ON m.run_id = l.run_id AND m.scope_id = l.scope_id
            WHERE l.scope_id = $1 AND m.user_id = $2 AND m.other_id = $3""",
         scope, left, right,
     )
     if row is None:
         return None
-    return row["score"], (await runs.readable_reasons(conn, [row["reasons"]], [left > right]))[0]
+    return row["score"], (await runs.readable_reasons(conn, row["run_id"], [row], [left > right]))[0]
 
 
 async def _calibration(conn: asyncpg.Connection, scope: int) -> Calibration | None:

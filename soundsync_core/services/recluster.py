@@ -145,7 +145,8 @@ async def _write(
     report: ProgressCallback,
     executor: Executor | None,
 ) -> None:
-    """Tribes, then members, then the match chunks and their index; progress counts those steps."""
+    """Tribes, members and the run's items, then the match chunks and their index; progress
+    counts those steps."""
     total = 3 + -(-len(result.matches) // runs.MATCH_ROWS_PER_COPY)
     report("writing", 0, total)
     await runs.copy_rows(
@@ -160,6 +161,7 @@ async def _write(
         ("run_id", "user_id", "cluster", "distance", "map_x", "map_y"),
         [(run_id, *row) for row in result.member_rows],
     )
+    await runs.copy_run_items(conn, run_id, result.matches.reasons.items())
     report("writing", 2, total)
     await runs.create_match_partition(conn, run_id)
     await _copy_matches(

@@ -11,7 +11,7 @@ import numpy as np
 
 from soundsync_core.repositories.community import Community
 from soundsync_core.repositories.runs import GLOBAL_SCOPE, MatchRows
-from soundsync_core.taste.bulk_reasons import compact_reasons
+from soundsync_core.taste.bulk_reasons import PACKED, VIEW_NUMBER, pack_reasons
 from soundsync_core.taste.engine import MatchTable, TasteSpace
 from soundsync_core.taste.neighbours import Exclusions
 from soundsync_core.taste.similarity import TasteVectors
@@ -129,11 +129,11 @@ def _match_rows(space: TasteSpace, table: MatchTable, user_ids: np.ndarray) -> M
 
 
 class PairReasons:
-    """The reasons of rows ``(left[k], right[k])``, in bulk, chunk by chunk, each pair once.
+    """The packed reasons of rows ``(left[k], right[k])``, in bulk, chunk by chunk, each pair once.
 
     A pair often appears several times (both members list each other; a guild and the global
     scope): its reasons are computed the first time a chunk needs them, with the member of the
-    smaller user id as "a" (readers say which side they are on, see :func:`expand_reasons`).
+    smaller user id as "a" (readers say which side they are on, see :func:`expand_packed`).
     """
 
     def __init__(
@@ -144,14 +144,15 @@ class PairReasons:
         pair_a, pair_b = np.where(a_first, left, right), np.where(a_first, right, left)
         keys, self._row_pair = np.unique(pair_a * len(user_ids) + pair_b, return_inverse=True)
         self._a, self._b = keys // len(user_ids), keys % len(user_ids)
-        self._texts: list[str] = [""] * len(keys)
+        self._packed = np.zeros(len(keys), dtype=PACKED)
         self._done = np.zeros(len(keys), dtype=bool)
 
-    def __call__(self, start: int, end: int) -> list[str]:
+    def __call__(self, start: int, end: int) -> np.ndarray:
         needed = self._row_pair[start:end]
         new = np.unique(needed[~self._done[needed]])
-        for pair, text in zip(new.tolist(), compact_reasons(self._vectors, self._a[new], self._b[new]),
-                              strict=True):
-            self._texts[pair] = text
+        self._packed[new] = pack_reasons(self._vectors, self._a[new], self._b[new])
         self._done[new] = True
-        return [self._texts[pair] for pair in needed.tolist()]
+        return self._packed[needed]
+
+    def items(self) -> dict[str, np.ndarray]:
+        return {view: self._vectors.items[view].ids for view in VIEW_NUMBER}

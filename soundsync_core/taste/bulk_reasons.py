@@ -1,23 +1,24 @@
-"""Reasons for millions of pairs at once, in the compact form a recluster stores.
+"""Reasons for millions of pairs at once, in the packed binary form a recluster stores.
 
 :func:`pair_reasons` costs ~0.2 ms a pair in Python; a recluster of 100k members stores millions
 of matches, so it computes every pair's shared items with sparse element-wise products of the
 pairs' rows (in chunks) and picks each pair's strongest items with one sort over the products.
 
-What is stored is compact JSON, one string per pair, built with vectorised string operations:
-``{"v":3,"a":[["id",rank_a,rank_b],…],"t":[…],"g":[…],"x":[closest,farthest,a_c,b_c,a_f,b_f]}``
-— item ids without names (the catalogue has them: :func:`expand_reasons` adds them back when a
-match is read), audio as feature indices and natural-unit means in thousandths (``"x":null``
-without audio). "a" is the first member of the pair as it was computed: a recluster computes each
-unordered pair once and stores it for both members, so readers say which side they are on.
-Items keep :func:`pair_reasons`' order (strongest contribution first, ties by column) and at
-most :data:`STORED_SHARED` per list — what a match shows.
-Version 2 (means as floats, always from the reader's side) is still read: older runs hold it.
+What is stored per pair is a fixed-size record (:data:`PACKED`, 165 bytes) filled with numpy
+alone — no Python object per pair or per item: for artists, tracks and genres the column
+numbers of up to :data:`STORED_SHARED` shared items (the run's own item numbering; the run
+stores which item each column is) with both members' ranks, and the closest and farthest audio
+feature with both members' means in thousandths. "a" is the first member of the pair as
+computed: a recluster computes each unordered pair once and stores it for both members, so
+readers say which side they are on. :func:`expand_packed` gives the full :func:`pair_reasons`
+shape back. Items keep :func:`pair_reasons`' order (strongest contribution first, ties by column).
+
+Runs made before the packed form stored compact JSON (version 2, from the reader's side):
+:func:`expand_reasons` still reads it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +30,8 @@ from soundsync_core.taste.audio import FEATURE_RANGES, AudioView
 from soundsync_core.taste.similarity import TasteVectors
 from soundsync_core.taste.vectors import ItemView
 
-COMPACT_VERSION = 3
-READABLE_VERSIONS = (2, 3)
+COMPACT_VERSION = 2  # the JSON form of older runs
+PACKED_VERSION = 4
 # Shared items stored per list: a match shows six (bot/render.py); /compare computes its own.
 STORED_SHARED = 6
 # Compact key → (full key, names view) for the shared-item lists.
@@ -39,8 +40,21 @@ SHARED_KEYS: dict[str, tuple[str, str | None]] = {
     "t": ("shared_tracks", "tracks"),
     "g": ("shared_genres", None),
 }
-_VIEW_OF = {"a": "artists", "t": "tracks", "g": "genres"}
+VIEW_OF = {"a": "artists", "t": "tracks", "g": "genres"}
+# The views' numbers in the run's item table (``run_items.view``).
+VIEW_NUMBER = {"artists": 0, "tracks": 1, "genres": 2}
 PAIRS_PER_CHUNK = 200_000
+# One pair's reasons: per view, columns (-1 = empty slot) and both ranks; audio feature indices
+# (-1 = no audio) and means in thousandths (closest a, closest b, farthest a, farthest b).
+PACKED = np.dtype(
+    [("version", "u1")]
+    + [field for key in SHARED_KEYS for field in (
+        (f"{key}_col", "<i4", (STORED_SHARED,)),
+        (f"{key}_rank_a", "<i2", (STORED_SHARED,)),
+        (f"{key}_rank_b", "<i2", (STORED_SHARED,)),
+    )]
+    + [("x_feature", "<i2", (2,)), ("x_milli", "<i4", (4,))]
+)
 
 
 @dataclass(frozen=True)
@@ -135,73 +149,78 @@ def _to_unit(features: tuple[str, ...], values: np.ndarray) -> np.ndarray:
     return np.clip((values - low) / (high - low), 0.0, 1.0)
 
 
-def compact_reasons(
-    vectors: TasteVectors, left: np.ndarray, right: np.ndarray, *, limit: int = STORED_SHARED
-) -> list[str]:
-    """The compact JSON reasons of every pair ``(left[k], right[k])``, one string per pair."""
+def pack_reasons(vectors: TasteVectors, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The :data:`PACKED` reasons of every pair ``(left[k], right[k])`` ("a" = ``left``)."""
     left = np.asarray(left, dtype=np.int64)
     right = np.asarray(right, dtype=np.int64)
-    lists = {}
-    for key, view_name in _VIEW_OF.items():
-        view = vectors.items[view_name]
-        lists[key] = _item_lists(view, shared_table(view, left, right, limit=limit), len(left))
-    audio = _audio_text(audio_table(vectors.audio, left, right))
-    head = '{"v":' + str(COMPACT_VERSION)
+    out = np.zeros(len(left), dtype=PACKED)
+    out["version"] = PACKED_VERSION
+    for key, view_name in VIEW_OF.items():
+        table = shared_table(vectors.items[view_name], left, right, limit=STORED_SHARED)
+        slot = np.arange(len(table.pair)) - np.searchsorted(table.pair, table.pair, side="left")
+        out[f"{key}_col"] = -1
+        out[f"{key}_col"][table.pair, slot] = table.col
+        out[f"{key}_rank_a"][table.pair, slot] = table.rank_a
+        out[f"{key}_rank_b"][table.pair, slot] = table.rank_b
+    audio = audio_table(vectors.audio, left, right)
+    out["x_feature"] = np.stack([audio.closest, audio.farthest], axis=1)
+    means = np.stack([audio.means_a[:, 0], audio.means_b[:, 0], audio.means_a[:, 1],
+                      audio.means_b[:, 1]], axis=1)
+    usable = (audio.closest >= 0)[:, None]
+    out["x_milli"] = np.where(usable, np.rint(np.nan_to_num(means) * 1000), 0).astype(np.int32)
+    return out
+
+
+def unpack(blob: bytes) -> np.void:
+    """One stored :data:`PACKED` record."""
+    return np.frombuffer(blob, dtype=PACKED)[0]
+
+
+def packed_columns(record: np.void) -> list[tuple[int, int]]:
+    """``(view number, column)`` of every item a packed record names."""
     return [
-        f'{head},"a":[{a}],"t":[{t}],"g":[{g}],"x":{x}}}'
-        for a, t, g, x in zip(lists["a"], lists["t"], lists["g"], audio, strict=True)
+        (VIEW_NUMBER[VIEW_OF[key]], int(col))
+        for key in ("a", "t", "g")
+        for col in record[f"{key}_col"] if col >= 0
     ]
 
 
-_TEXT = np.dtypes.StringDType()
-
-
-def _item_lists(view: ItemView, table: SharedTable, n_pairs: int) -> list[str]:
-    """Per pair, the comma-joined ``["id",rank_a,rank_b]`` entries (empty when none).
-
-    Each distinct item and rank pair is formatted once; the entries are put together with
-    numpy's string ufuncs, joined into one text and cut back into one slice per pair.
-    """
-    if len(table.pair) == 0:
-        return [""] * n_pairs
-    items, item_at = np.unique(table.col, return_inverse=True)
-    heads = np.array(
-        ["[" + json.dumps(str(view.ids[c]), ensure_ascii=False) + "," for c in items.tolist()],
-        dtype=_TEXT,
-    )
-    codes, code_at = np.unique(table.rank_a * 65536 + table.rank_b, return_inverse=True)
-    last = np.append(table.pair[1:] != table.pair[:-1], True)
-    tails = np.array([f"{code >> 16},{code & 0xFFFF}]" for code in codes.tolist()], dtype=_TEXT)
-    entries = np.strings.add(heads[item_at], tails[code_at])
-    entries = np.where(last, entries, np.strings.add(entries, ","))
-    text = "".join(entries.tolist())
-    ends = np.cumsum(np.strings.str_len(entries))
-    # Character offsets of each pair's first and past-the-end entry (pairs without any: empty).
-    first = np.searchsorted(table.pair, np.arange(n_pairs), side="left")
-    after = np.searchsorted(table.pair, np.arange(n_pairs), side="right")
-    ends = np.concatenate([[0], ends])
-    return [text[s:e] for s, e in zip(ends[first].tolist(), ends[after].tolist(), strict=True)]
-
-
-def _audio_text(table: AudioTable) -> list[str]:
-    """``[closest,farthest,a_c,b_c,a_f,b_f]`` (means in thousandths) or ``null`` per pair."""
-    out = np.full(len(table.closest), "null", dtype=_TEXT)
-    usable = np.flatnonzero(table.closest >= 0)
-    if len(usable):
-        milli = np.rint(np.hstack([table.means_a[usable], table.means_b[usable]]) * 1000).astype(np.int64)
-        columns = (table.closest[usable], table.farthest[usable],
-                   milli[:, 0], milli[:, 2], milli[:, 1], milli[:, 3])
-        text = np.full(len(usable), "[", dtype=_TEXT)
-        for k, column in enumerate(columns):
-            text = np.strings.add(text, column.astype(_TEXT))
-            text = np.strings.add(text, "," if k < len(columns) - 1 else "]")
-        out[usable] = text
-    return out.tolist()
+def expand_packed(
+    record: np.void,
+    items: Mapping[tuple[int, int], tuple[str, str]],
+    features: tuple[str, ...],
+    *,
+    reader_is_b: bool = False,
+) -> dict[str, Any]:
+    """The full :func:`pair_reasons` shape (without contributions) of a packed record, seen from
+    the reader's side; ``items`` maps ``(view number, column)`` → ``(item id, display name)``."""
+    out: dict[str, Any] = {}
+    for key, (full, _) in SHARED_KEYS.items():
+        view = VIEW_NUMBER[VIEW_OF[key]]
+        ranks_a, ranks_b = record[f"{key}_rank_a"], record[f"{key}_rank_b"]
+        if reader_is_b:
+            ranks_a, ranks_b = ranks_b, ranks_a
+        out[full] = []
+        for col, rank_a, rank_b in zip(record[f"{key}_col"], ranks_a, ranks_b, strict=True):
+            if col < 0:
+                break
+            item, name = items.get((view, int(col)), (str(col), str(col)))
+            out[full].append({"id": item, "name": name, "rank_a": int(rank_a), "rank_b": int(rank_b)})
+    closest, farthest = (int(i) for i in record["x_feature"])
+    if closest < 0:
+        out["audio"] = None
+        return out
+    a_c, b_c, a_f, b_f = (int(v) / 1000 for v in record["x_milli"])
+    if reader_is_b:
+        a_c, b_c, a_f, b_f = b_c, a_c, b_f, a_f
+    out["audio"] = {"closest": _feature(features[closest], a_c, b_c),
+                    "farthest": _feature(features[farthest], a_f, b_f)}
+    return out
 
 
 def is_compact(reasons: Any) -> bool:
-    """Whether stored reasons are in a compact form (older runs stored the full form)."""
-    return isinstance(reasons, dict) and reasons.get("v") in READABLE_VERSIONS
+    """Whether stored JSON reasons are in the compact form (older runs stored the full form)."""
+    return isinstance(reasons, dict) and reasons.get("v") == COMPACT_VERSION
 
 
 def item_ids(reasons: Mapping[str, Any], key: str) -> list[str]:
@@ -210,39 +229,26 @@ def item_ids(reasons: Mapping[str, Any], key: str) -> list[str]:
 
 
 def expand_reasons(
-    reasons: Mapping[str, Any],
-    names: Mapping[str, Mapping[str, str]],
-    features: tuple[str, ...],
-    *,
-    reader_is_b: bool = False,
+    reasons: Mapping[str, Any], names: Mapping[str, Mapping[str, str]], features: tuple[str, ...]
 ) -> dict[str, Any]:
-    """The full :func:`pair_reasons` shape (without contributions) of compact stored reasons,
-    seen from the reader's side: ``reader_is_b`` when the reader is the pair's second member
-    (version 3; version 2 was always stored from the reader's side)."""
-    swap = reader_is_b and reasons.get("v") == COMPACT_VERSION
+    """The full :func:`pair_reasons` shape (without contributions) of compact JSON reasons."""
     out: dict[str, Any] = {}
     for key, (full, names_view) in SHARED_KEYS.items():
         known = names.get(names_view, {}) if names_view else {}
         out[full] = [
-            {"id": item, "name": known.get(item, item),
-             "rank_a": int(rank_b if swap else rank_a), "rank_b": int(rank_a if swap else rank_b)}
+            {"id": item, "name": known.get(item, item), "rank_a": int(rank_a), "rank_b": int(rank_b)}
             for item, rank_a, rank_b in reasons.get(key) or ()
         ]
-    out["audio"] = _expand_audio(reasons.get("x"), features, swap,
-                                 1000.0 if reasons.get("v") == COMPACT_VERSION else 1.0)
+    out["audio"] = _expand_audio(reasons.get("x"), features)
     return out
 
 
-def _expand_audio(
-    audio: list[float] | None, features: tuple[str, ...], swap: bool, scale: float
-) -> dict[str, Any] | None:
+def _expand_audio(audio: list[float] | None, features: tuple[str, ...]) -> dict[str, Any] | None:
     if not audio:
         return None
     closest, farthest, a_c, b_c, a_f, b_f = audio
-    if swap:
-        a_c, b_c, a_f, b_f = b_c, a_c, b_f, a_f
-    return {"closest": _feature(features[int(closest)], a_c / scale, b_c / scale),
-            "farthest": _feature(features[int(farthest)], a_f / scale, b_f / scale)}
+    return {"closest": _feature(features[int(closest)], a_c, b_c),
+            "farthest": _feature(features[int(farthest)], a_f, b_f)}
 
 
 def _feature(name: str, a: float, b: float) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import asyncpg
 
@@ -73,7 +74,7 @@ async def test_unlink_deletes_the_member_from_every_run(pool: asyncpg.Pool) -> N
     ) == 0
 
 
-async def test_migration_0008_keeps_existing_matches(empty_db_url: str) -> None:
+async def test_matches_of_runs_before_0008_stay_readable(empty_db_url: str) -> None:
     before = [m for m in load_migrations() if m.version < 8]
     conn = await connect(empty_db_url)
     try:
@@ -94,7 +95,12 @@ async def test_migration_0008_keeps_existing_matches(empty_db_url: str) -> None:
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
         )
         assert partition == runs.match_partition(run)
-        assert len(await runs.live_matches(conn, 7, 1, 5)) == 0  # member 2 is in no guild 7
+        await conn.execute("INSERT INTO guild_members (guild_id, user_id) VALUES (7, 2)")
+        await conn.execute("INSERT INTO artists (artist_id, name) VALUES ('x', 'The X')")
+        [match] = await runs.live_matches(conn, 7, 1, 5)
+        assert match["reasons"]["shared_artists"] == [
+            {"id": "x", "name": "The X", "rank_a": 1, "rank_b": 2}
+        ]
     finally:
         await conn.close()
 
@@ -112,3 +118,19 @@ async def test_stored_reasons_are_read_from_each_members_side(pool: asyncpg.Pool
                 assert shared["rank_b"] == ranks[match.user_id][shared["id"]]
                 checked += user_id > match.user_id
     assert checked > 50  # plenty of rows read from the second member's side
+
+
+async def test_odd_item_ids_and_names_survive_the_binary_write(pool: asyncpg.Pool) -> None:
+    odd = 'quote " back\\slash\ttab ünï'
+    lines = [json.dumps({
+        "user_id": str(u), "guild_ids": [str(GUILD)],
+        "top_artists": [{"id": odd, "name": "Odd \\ One", "rank": 1, "genres": ["g\\\"x"]},
+                        {"id": f"own{u}", "name": f"Own {u}", "rank": 2}],
+    }) for u in (1, 2, 3)]
+    assert (await import_profiles(pool, lines)).imported == 3
+    await recluster(pool)
+    found = await matches_for(pool, 1, GUILD, limit=5)
+    assert {m.user_id for m in found.matches} == {2, 3}
+    reasons = found.matches[0].reasons
+    assert reasons["shared_artists"] == [{"id": odd, "name": "Odd \\ One", "rank_a": 1, "rank_b": 1}]
+    assert [g["id"] for g in reasons["shared_genres"]] == ['g\\"x']
