@@ -30,6 +30,10 @@ from soundsync_core.taste.vectors import ItemView, build_item_views
 
 VIEW_WEIGHTS: dict[str, float] = {"artists": 1.0, "tracks": 0.5, "genres": 0.25, "audio": 0.1}
 SPARSE_VIEWS: tuple[str, ...] = ("artists", "tracks", "genres")
+# Block products: artists and tracks are sparse products. A view with few columns (genres are a
+# few hundred tags that nearly every pair shares) is cheaper as one dense BLAS product.
+ALWAYS_SPARSE: tuple[str, ...] = ("artists", "tracks")
+DENSE_COLUMNS = 1024
 # Views whose chance level is estimated and removed (see the module docstring).
 CENTRED_VIEWS: tuple[str, ...] = ("genres", "audio")
 BASELINE_PAIRS = 20_000
@@ -54,9 +58,21 @@ class TasteVectors:
 
     @cached_property
     def stacked(self) -> sp.csr_matrix:
-        """Members × every sparse item, each view scaled by ``sqrt(weight)`` (see :func:`block_scores`)."""
-        blocks = [self.items[v].matrix * np.float32(np.sqrt(VIEW_WEIGHTS[v])) for v in SPARSE_VIEWS]
+        """Members × the items of the sparse views, each scaled by ``sqrt(weight)``."""
+        blocks = [self.items[v].matrix * np.float32(np.sqrt(VIEW_WEIGHTS[v])) for v in self._sparse_views]
         return sp.csr_matrix(sp.hstack(blocks, format="csr"), dtype=np.float32)
+
+    @cached_property
+    def dense(self) -> np.ndarray:
+        """Members × the columns of the dense views (audio, genres when few), × ``sqrt(weight)``."""
+        blocks = [self.items[v].matrix.toarray() * np.float32(np.sqrt(VIEW_WEIGHTS[v]))
+                  for v in SPARSE_VIEWS if v not in self._sparse_views]
+        blocks.append(self.audio.vectors * np.float32(np.sqrt(VIEW_WEIGHTS["audio"])))
+        return np.ascontiguousarray(np.hstack(blocks), dtype=np.float32)
+
+    @cached_property
+    def _sparse_views(self) -> tuple[str, ...]:
+        return tuple(v for v in SPARSE_VIEWS if v in ALWAYS_SPARSE or len(self.items[v].ids) > DENSE_COLUMNS)
 
     @cached_property
     def presence(self) -> np.ndarray:
@@ -118,21 +134,21 @@ def pair_scores(vectors: TasteVectors, left: np.ndarray, right: np.ndarray) -> n
 class MemberSlice:
     """The rows of a set of members, ready for block products.
 
-    ``stacked`` holds every sparse view side by side, each scaled by the square root of its
-    weight, so one sparse product gives the weighted sum of the sparse cosines; ``presence`` is
-    members × views (``VIEW_WEIGHTS`` order, 1.0 where the member has the view).
+    ``stacked`` holds the sparse views side by side and ``dense`` the dense ones, each scaled by
+    the square root of its weight, so the two products give the weighted sum of the cosines;
+    ``presence`` is members × views (``VIEW_WEIGHTS`` order, 1.0 where the member has the view).
     """
 
     index: np.ndarray
     stacked: sp.csr_matrix
-    audio: np.ndarray
+    dense: np.ndarray
     presence: np.ndarray
 
 
 def member_slice(vectors: TasteVectors, index: np.ndarray) -> MemberSlice:
     """Slice ``index`` out of every view (done once per block side, reused across products)."""
     index = np.asarray(index, dtype=np.int64)
-    return MemberSlice(index, vectors.stacked[index], vectors.audio.vectors[index], vectors.presence[index])
+    return MemberSlice(index, vectors.stacked[index], vectors.dense[index], vectors.presence[index])
 
 
 def block_scores(vectors: TasteVectors, rows: MemberSlice, cols: MemberSlice) -> np.ndarray:
@@ -140,14 +156,28 @@ def block_scores(vectors: TasteVectors, rows: MemberSlice, cols: MemberSlice) ->
 
     Same formula as :func:`pair_scores`, arranged for few passes over the block: a view one side
     lacks has a zero row there, so its cosine is already 0 and only the weights and chance levels
-    need the presence masks — and those are tiny (views = 4) matrix products.
+    need the presence masks. The chance levels ride along in the dense product (extra columns
+    ``−weight·chance·presence`` against ``presence``); the denominator depends only on which
+    views each side has, so it comes from a table over the 2^views presence patterns.
     """
     weights = np.array(list(VIEW_WEIGHTS.values()), dtype=np.float32)
     chance = np.array([vectors.baselines[v] for v in VIEW_WEIGHTS], dtype=np.float32)
     num = np.asarray((rows.stacked @ cols.stacked.T).toarray(), dtype=np.float32)
-    if rows.audio.size and cols.audio.size:
-        num += np.float32(VIEW_WEIGHTS["audio"]) * (rows.audio @ cols.audio.T)
-    weighted = rows.presence * weights
-    num -= (weighted * chance) @ cols.presence.T
-    den = weighted @ cols.presence.T
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    left = np.hstack([rows.dense, rows.presence * (-weights * chance)])
+    right = np.hstack([cols.dense, cols.presence])
+    num += left @ right.T
+    inverse = _inverse_weight_table(weights)
+    num *= inverse[_patterns(rows.presence)][:, _patterns(cols.presence)]
+    return num
+
+
+def _patterns(presence: np.ndarray) -> np.ndarray:
+    """Each member's presence row as a bit pattern (view v → bit v)."""
+    return (presence > 0).astype(np.int64) @ (1 << np.arange(presence.shape[1]))
+
+
+def _inverse_weight_table(weights: np.ndarray) -> np.ndarray:
+    """``1 / Σ weights of the views both patterns have`` (0 when they share none)."""
+    bits = (np.arange(1 << len(weights))[:, None] >> np.arange(len(weights))) & 1
+    shared = (bits * weights) @ bits.T
+    return np.divide(1.0, shared, out=np.zeros_like(shared), where=shared > 0).astype(np.float32)
