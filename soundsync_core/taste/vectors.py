@@ -115,12 +115,17 @@ def weighted(listing: Listing, code: np.ndarray, n_codes: int, n_members: int) -
     ``code`` maps the listing's item rows to ids (the deduplication key); the entries keep the
     row of the best-ranked listing of each id. Count factors are relative to the kept items.
     """
-    order = np.lexsort((listing.rank, listing.member))
     columns = (listing.member, listing.item, listing.rank, listing.count)
-    member, row, rank, count = (column[order] for column in columns)
-    _, first = np.unique(member * n_codes + code[row], return_index=True)
-    first.sort()
-    member, row, rank, count = member[first], row[first], rank[first], count[first]
+    if not np.all((np.diff(listing.member) > 0) | (np.diff(listing.rank) >= 0)):  # else listed by rank
+        order = np.lexsort((listing.rank, listing.member))
+        columns = tuple(column[order] for column in columns)
+    member, row, rank, count = columns
+    key = member * n_codes + code[row]
+    ordered = np.sort(key)
+    if (ordered[1:] == ordered[:-1]).any():  # an id listed twice: keep its first (best) entry
+        _, first = np.unique(key, return_index=True)
+        first.sort()
+        member, row, rank, count = member[first], row[first], rank[first], count[first]
     kept = _positions(member, n_members) < MAX_ITEMS_PER_VIEW
     member, row, rank, count = member[kept], row[kept], rank[kept], count[kept]
     return Entries(member, row, rank, rank_weights(rank) * count_factors(member, count, n_members))
@@ -211,8 +216,10 @@ def _view_of(name: str, entries: Entries, ids: np.ndarray, n_members: int) -> It
 
     Columns follow the items' first appearance (members in order, each best first).
     """
-    codes, first = np.unique(entries.item, return_index=True)
-    by_appearance = codes[np.argsort(first)]
+    first = np.full(len(ids), len(entries.item))
+    np.minimum.at(first, entries.item, np.arange(len(entries.item)))
+    used = np.flatnonzero(first < len(entries.item))
+    by_appearance = used[np.argsort(first[used])]
     column = np.empty(len(ids), dtype=np.int64)
     column[by_appearance] = np.arange(len(by_appearance))
     r, c = entries.member, column[entries.item]
