@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from soundsync_core.taste.profile import AUDIO_FEATURES, ProfileTable, TasteProfile, as_table
 from soundsync_core.taste.vectors import count_factors, rank_weights
@@ -77,21 +78,23 @@ def _track_table(table: ProfileTable) -> tuple[np.ndarray, np.ndarray, np.ndarra
 def _grouped_moments(
     values: np.ndarray, weights: np.ndarray, owner: np.ndarray, n_members: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per member and column: weighted mean and standard deviation ignoring NaNs (NaN if none)."""
-    mean = np.full((n_members, values.shape[1]), np.nan)
-    spread = np.full_like(mean, np.nan)
-    for col in range(values.shape[1]):
-        known = ~np.isnan(values[:, col])
-        w = np.where(known, weights, 0.0)
-        filled = np.where(known, values[:, col], 0.0)
-        total = np.bincount(owner, w, n_members)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mu = np.bincount(owner, w * filled, n_members) / total
-            var = np.bincount(owner, w * (filled - mu[owner]) ** 2, n_members) / total
-        has = total > 0
-        mean[has, col] = mu[has]
-        spread[has, col] = np.sqrt(var[has])
-    return mean, spread
+    """Per member and column: weighted mean and standard deviation ignoring NaNs (NaN if none).
+
+    The grouped sums are one sparse product (members × rows, ones) for every column at once;
+    each member's rows are added in table order, as a running sum would.
+    """
+    known = ~np.isnan(values)
+    w = np.where(known, weights[:, None], 0.0)
+    filled = np.where(known, values, 0.0)
+    group = sp.csr_matrix(
+        (np.ones(len(owner)), (owner, np.arange(len(owner)))), shape=(n_members, len(owner))
+    )
+    total = group @ w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mu = (group @ (w * filled)) / total
+        var = (group @ (w * (filled - mu[owner]) ** 2)) / total
+    has = total > 0
+    return np.where(has, mu, np.nan), np.where(has, np.sqrt(np.where(has, var, 0.0)), np.nan)
 
 
 def build_audio_view(members: ProfileTable | Sequence[TasteProfile]) -> AudioView:

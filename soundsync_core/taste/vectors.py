@@ -222,11 +222,14 @@ def _view_of(name: str, entries: Entries, ids: np.ndarray, n_members: int) -> It
     by_appearance = used[np.argsort(first[used])]
     column = np.empty(len(ids), dtype=np.int64)
     column[by_appearance] = np.arange(len(by_appearance))
-    r, c = entries.member, column[entries.item]
     shape = (n_members, len(by_appearance))
-    raw = sp.csr_matrix((entries.weight.astype(np.float32), (r, c)), shape=shape)
-    rank_m = sp.csr_matrix((entries.rank.astype(np.float32), (r, c)), shape=shape)
-    present = np.diff(raw.indptr) > 0
+    c = column[entries.item]
+    order = np.argsort(entries.member * shape[1] + c)  # CSR order: by member, then column
+    indptr = np.zeros(n_members + 1, dtype=np.int64)
+    np.cumsum(np.bincount(entries.member, minlength=n_members), out=indptr[1:])
+    raw = sp.csr_matrix((entries.weight[order].astype(np.float32), c[order], indptr), shape=shape)
+    rank_m = sp.csr_matrix((entries.rank[order].astype(np.float32), c[order], indptr), shape=shape)
+    present = np.diff(indptr) > 0
     df = np.bincount(c, minlength=shape[1])
     idf = smooth_idf(df, int(present.sum()))
     matrix = _l2_rows(sp.csr_matrix(raw @ sp.diags(idf), dtype=np.float32))

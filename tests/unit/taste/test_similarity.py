@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from soundsync_core.taste import similarity
 from soundsync_core.taste.similarity import (
+    TasteVectors,
     block_scores,
     build_vectors,
     member_slice,
@@ -54,3 +56,14 @@ def test_views_one_side_lacks_do_not_count(mixed) -> None:
 def test_dense_views_have_their_chance_level_removed(mixed) -> None:
     assert mixed.baselines["artists"] == 0.0
     assert mixed.baselines["genres"] > 0.0
+
+
+def test_many_genres_stay_sparse_and_score_the_same(mixed, monkeypatch: pytest.MonkeyPatch) -> None:
+    everyone = np.arange(mixed.n_members)
+    dense = block_scores(mixed, member_slice(mixed, everyone), member_slice(mixed, everyone))
+    monkeypatch.setattr(similarity, "DENSE_COLUMNS", 0)  # as if there were thousands of genres
+    fresh = TasteVectors(mixed.items, mixed.audio, mixed.baselines)
+    assert fresh.stacked.shape[1] == sum(len(mixed.items[v].ids) for v in ("artists", "tracks", "genres"))
+    assert fresh.dense.shape[1] == 2 * len(mixed.audio.features)
+    sparse = block_scores(fresh, member_slice(fresh, everyone), member_slice(fresh, everyone))
+    np.testing.assert_allclose(sparse, dense, atol=1e-6)
