@@ -4,7 +4,7 @@ columnar form of a whole population's profiles that the taste engine reads."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, count
 
@@ -68,11 +68,11 @@ class Ragged:
     values: np.ndarray  # int64
 
     @classmethod
-    def of(cls, lists: Sequence[Sequence[int]]) -> Ragged:
-        """Pack Python lists of codes."""
+    def coded(cls, lists: Sequence[Sequence[str]], coder: Coder) -> Ragged:
+        """Pack lists of strings as their codes."""
         start = np.zeros(len(lists) + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, lists), np.int64, len(lists)), out=start[1:])
-        return cls(start, np.fromiter(chain.from_iterable(lists), np.int64, int(start[-1])))
+        return cls(start, coder.code(list(chain.from_iterable(lists))))
 
     def expand(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every code of the lists ``rows`` in order, with the position in ``rows`` it came from."""
@@ -130,18 +130,17 @@ class ProfileTable:
         track_rows: dict[tuple[str, tuple[str, ...], tuple[float | None, ...] | None], int] = {}
         for member, profile in enumerate(profiles):
             genres_of = {a.id: a.genres for a in profile.artists if a.genres}
-            for a in profile.artists:
-                row = artist_rows.setdefault((a.id, genres_of.get(a.id, ())), len(artist_rows))
-                artists.add(member, row, a.rank, a.playcount)
+            rows = [artist_rows.setdefault((a.id, genres_of.get(a.id, ())), len(artist_rows))
+                    for a in profile.artists]
+            artists.extend(member, rows, profile.artists)
             artists_of = {t.id: t.artist_ids for t in profile.tracks}
-            for t in profile.tracks:
-                features = tuple(map(t.audio_features.get, AUDIO_FEATURES)) if t.audio_features else None
-                row = track_rows.setdefault((t.id, artists_of[t.id], features), len(track_rows))
-                tracks.add(member, row, t.rank, t.playcount)
+            rows = [track_rows.setdefault((t.id, artists_of[t.id], _feature_values(t)), len(track_rows))
+                    for t in profile.tracks]
+            tracks.extend(member, rows, profile.tracks)
         artist_code = artist_codes.code([a for a, _ in artist_rows])
-        artist_genres = Ragged.of([genre_codes.codes(g) for _, g in artist_rows])
+        artist_genres = Ragged.coded([g for _, g in artist_rows], genre_codes)
         track_code = track_codes.code([t for t, _, _ in track_rows])
-        track_artists = Ragged.of([artist_codes.codes(a) for _, a, _ in track_rows])
+        track_artists = Ragged.coded([a for _, a, _ in track_rows], artist_codes)
         features = [f or (None,) * len(AUDIO_FEATURES) for _, _, f in track_rows]
         return cls(
             user_ids=np.array([p.user_id for p in profiles], dtype=np.int64),
@@ -158,6 +157,10 @@ class ProfileTable:
             artist_names={a.id: a.name for p in profiles for a in p.artists if a.name},
             track_names={t.id: t.name for p in profiles for t in p.tracks if t.name},
         )
+
+
+def _feature_values(track: RankedTrack) -> tuple[float | None, ...] | None:
+    return tuple(map(track.audio_features.get, AUDIO_FEATURES)) if track.audio_features else None
 
 
 def as_table(members: ProfileTable | Sequence[TasteProfile]) -> ProfileTable:
@@ -177,15 +180,11 @@ class Coder:
 
     def __init__(self) -> None:
         # A missing key takes the next code inside the lookup itself: coding millions of ids is
-        # one C-level pass. Only :meth:`codes` and :meth:`code` may look keys up.
+        # one C-level pass. Only :meth:`code` may look keys up.
         self._index: defaultdict[str, int] = defaultdict(count().__next__)
 
     def __len__(self) -> int:
         return len(self._index)
-
-    def codes(self, values: Iterable[str]) -> list[int]:
-        """Codes of a few values (new ones are coded on the way)."""
-        return list(map(self._index.__getitem__, values))
 
     def code(self, values: Sequence[str]) -> np.ndarray:
         """Codes of many values at once."""
@@ -199,7 +198,7 @@ class Coder:
 
 
 class _Listings:
-    """A :class:`Listing` under construction, one entry at a time."""
+    """A :class:`Listing` under construction, one member at a time."""
 
     def __init__(self) -> None:
         self.member: list[int] = []
@@ -207,11 +206,11 @@ class _Listings:
         self.rank: list[int] = []
         self.count: list[int] = []
 
-    def add(self, member: int, item: int, rank: int, count: int | None) -> None:
-        self.member.append(member)
-        self.item.append(item)
-        self.rank.append(rank)
-        self.count.append(count or 0)
+    def extend(self, member: int, rows: list[int], items: Sequence[RankedArtist | RankedTrack]) -> None:
+        self.member.extend([member] * len(rows))
+        self.item.extend(rows)
+        self.rank.extend([i.rank for i in items])
+        self.count.extend([i.playcount or 0 for i in items])
 
     def listing(self) -> Listing:
         columns = (self.member, self.item, self.rank, self.count)
