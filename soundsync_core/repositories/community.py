@@ -14,7 +14,7 @@ from soundsync_core.taste.profile import ProfileTable
 class Community:
     """Members with profiles (sorted by id), their visibility, guilds and exclusions."""
 
-    profiles: ProfileTable
+    profiles: ProfileTable  # one row per member (``len`` = members), as the taste engine reads them
     visibility: dict[int, str] = field(default_factory=dict)
     guild_members: dict[int, list[int]] = field(default_factory=dict)
     # (member, other): the member asked never to see other again.

@@ -203,14 +203,7 @@ async def load_profile_table(
     track_artist_lists = _ragged(len(track_ids), artist_owner, artist_codes.code(track_artists))
     n_artists = len(artist_codes)  # artists known only as a track's artists have no genres
     artist_genres = _ragged(n_artists, genre_owner, genre_codes.code(genres))
-    found = await conn.fetchrow(
-        """SELECT array_agg(q.code - 1) AS code, array_agg(a.name) AS name
-           FROM unnest($1::text[]) WITH ORDINALITY AS q(artist_id, code)
-           JOIN artists a USING (artist_id)""",
-        listed_artists.tolist(),
-    )
-    artist_names = listed_artists.copy()  # like the profiles' items: catalogue name, else the id
-    artist_names[np.array(found["code"] or [], dtype=np.int64)] = found["name"] or []
+    artist_names = await _artist_names(conn, listed_artists)
     track_names, features = await _track_catalogue(conn, track_ids)
     return ProfileTable(
         user_ids=np.array(lists.user_ids, dtype=np.int64),
@@ -242,6 +235,19 @@ async def _catalogue_lists(
         ids.tolist(),
     )
     return np.array(row["code"] or [], dtype=np.int64), row["item"] or []
+
+
+async def _artist_names(conn: asyncpg.Connection, artist_ids: np.ndarray) -> np.ndarray:
+    """Name of every artist; like a profile's items, the id itself when the catalogue lacks it."""
+    found = await conn.fetchrow(
+        """SELECT array_agg(q.code - 1) AS code, array_agg(a.name) AS name
+           FROM unnest($1::text[]) WITH ORDINALITY AS q(artist_id, code)
+           JOIN artists a USING (artist_id)""",
+        artist_ids.tolist(),
+    )
+    names = artist_ids.copy()
+    names[np.array(found["code"] or [], dtype=np.int64)] = found["name"] or []
+    return names
 
 
 async def _track_catalogue(conn: asyncpg.Connection, track_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -30,10 +30,11 @@ from soundsync_core.taste.vectors import ItemView, build_item_views
 
 VIEW_WEIGHTS: dict[str, float] = {"artists": 1.0, "tracks": 0.5, "genres": 0.25, "audio": 0.1}
 SPARSE_VIEWS: tuple[str, ...] = ("artists", "tracks", "genres")
-# Block products: artists and tracks are sparse products. A view with few columns (genres are a
-# few hundred tags that nearly every pair shares) is cheaper as one dense BLAS product.
+# Block products: artists and tracks are sparse products. A view with few columns (a couple of
+# hundred genre tags that nearly every pair shares) is cheaper as one dense BLAS product; with
+# thousands of fine-grained tags the sparse product wins again, and a dense copy would be large.
 ALWAYS_SPARSE: tuple[str, ...] = ("artists", "tracks")
-DENSE_COLUMNS = 1024
+DENSE_COLUMNS = 256
 # Views whose chance level is estimated and removed (see the module docstring).
 CENTRED_VIEWS: tuple[str, ...] = ("genres", "audio")
 BASELINE_PAIRS = 20_000
