@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 from dataclasses import replace
 
@@ -74,6 +75,7 @@ async def test_table_load_gives_the_vectors_of_the_profile_objects(pool: asyncpg
     await _save(pool)
     async with pool.acquire() as conn:
         table = await load_profile_table(conn)
+        assert gc.isenabled()  # paused for the bulk decode only
         profiles = await load_profiles(conn)
     assert table.user_ids.tolist() == [p.user_id for p in profiles]
     assert len(table) == 153
