@@ -91,11 +91,6 @@ class TasteSpace:
         """Number of members."""
         return len(self.members)
 
-    @property
-    def user_ids(self) -> np.ndarray:
-        """User id of every member, in row order."""
-        return self.members.user_ids
-
     def index_of(self, user_id: int) -> int:
         """Row index of ``user_id`` (KeyError if unknown)."""
         return self._index[user_id]
