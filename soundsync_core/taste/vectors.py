@@ -109,7 +109,7 @@ def _exact(function: Callable[[int], float], values: np.ndarray) -> np.ndarray:
     return np.array([function(int(v)) for v in distinct])[inverse]
 
 
-def weighted(listing: Listing, code: np.ndarray, n_codes: int, n_members: int) -> Entries:
+def _weighted(listing: Listing, code: np.ndarray, n_codes: int, n_members: int) -> Entries:
     """Per member: items by rank (ties as listed), each id once at its best rank, capped, weighted.
 
     ``code`` maps the listing's item rows to ids (the deduplication key); the entries keep the
@@ -137,15 +137,15 @@ def _positions(member: np.ndarray, n_members: int) -> np.ndarray:
     return np.arange(len(member), dtype=np.int64) - (np.cumsum(sizes) - sizes)[member]
 
 
-def listed_entries(table: ProfileTable) -> tuple[Entries, Entries]:
+def _listed_entries(table: ProfileTable) -> tuple[Entries, Entries]:
     """Every member's weighted listed artists and tracks (items are item-table rows)."""
     n = len(table)
-    artists = weighted(table.artists, table.artist_code, len(table.artist_ids), n)
-    return artists, weighted(table.tracks, table.track_code, len(table.track_ids), n)
+    artists = _weighted(table.artists, table.artist_code, len(table.artist_ids), n)
+    return artists, _weighted(table.tracks, table.track_code, len(table.track_ids), n)
 
 
-def artist_entries_of(table: ProfileTable, listed: Entries, tracks: Entries) -> Entries:
-    """Every member's weighted artists by artist code, from :func:`listed_entries`.
+def _artist_entries_of(table: ProfileTable, listed: Entries, tracks: Entries) -> Entries:
+    """Every member's weighted artists by artist code, from :func:`_listed_entries`.
 
     A member who lists no artist gets the artists of their weighted tracks: each artist weighs
     the sum of its tracks' weights, heaviest first (ties in order of appearance), ranked 1, 2, …
@@ -166,7 +166,7 @@ def artist_entries_of(table: ProfileTable, listed: Entries, tracks: Entries) -> 
     return Entries(*(np.concatenate([a, b])[merged] for a, b in zip(coded, derived, strict=True)))
 
 
-def genre_entries_of(table: ProfileTable, listed: Entries) -> Entries:
+def _genre_entries_of(table: ProfileTable, listed: Entries) -> Entries:
     """Genres weighted by the summed weights of the member's (listed) artists that carry them.
 
     A genre's rank is the best rank of those artists; genres come in order of appearance.
@@ -193,7 +193,7 @@ class WeightedItem(NamedTuple):
 def artist_entries(profile: TasteProfile) -> list[WeightedItem]:
     """The member's weighted artists (rank × count weight, before IDF), best first."""
     table = ProfileTable.of([profile])
-    entries = artist_entries_of(table, *listed_entries(table))
+    entries = _artist_entries_of(table, *_listed_entries(table))
     return [
         WeightedItem(str(table.artist_ids[code]), int(rank), float(weight))
         for code, rank, weight in zip(entries.item, entries.rank, entries.weight, strict=True)
@@ -240,9 +240,9 @@ def build_item_views(members: ProfileTable | Sequence[TasteProfile]) -> dict[str
     """The three sparse views of a population, keyed ``artists``, ``tracks``, ``genres``."""
     table = as_table(members)
     n = len(table)
-    listed, tracks = listed_entries(table)
+    listed, tracks = _listed_entries(table)
     return {
-        "artists": _view_of("artists", artist_entries_of(table, listed, tracks), table.artist_ids, n),
+        "artists": _view_of("artists", _artist_entries_of(table, listed, tracks), table.artist_ids, n),
         "tracks": _view_of("tracks", tracks._replace(item=table.track_code[tracks.item]), table.track_ids, n),
-        "genres": _view_of("genres", genre_entries_of(table, listed), table.genre_ids, n),
+        "genres": _view_of("genres", _genre_entries_of(table, listed), table.genre_ids, n),
     }
