@@ -106,7 +106,7 @@ KILL_MID_WRITE = textwrap.dedent("""
     from soundsync_core.services.recluster import recluster
 
     def die_while_writing(stage, done, total):
-        if stage == "writing" and done == 2:
+        if stage == "writing" and done == 3:  # after the first chunk of matches
             os.kill(os.getpid(), signal.SIGKILL)
 
     async def main():
@@ -121,7 +121,8 @@ async def _until_dead_session_released_its_lock(pool: asyncpg.Pool) -> None:
     """PostgreSQL frees a killed client's advisory lock once it notices the closed socket."""
     for _ in range(100):
         held = await pool.fetchval(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            """SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"""
         )
         if held == 0:
             return
@@ -145,6 +146,8 @@ async def test_killed_run_leaves_previous_run_serving(pool: asyncpg.Pool, db_url
         assert dead is not None
         assert dead > first.run_id
         assert await conn.fetchval("SELECT count(*) FROM user_clusters WHERE run_id = $1", dead)
+        assert await conn.fetchval("SELECT count(*) FROM run_items WHERE run_id = $1", dead)
+        assert await conn.fetchval(f"SELECT count(*) FROM {runs.match_partition(dead)}")  # noqa: S608
     after = await matches_for(pool, 1000, GUILD, limit=5)
     assert [m.user_id for m in after.matches] == [m.user_id for m in before.matches]
 
@@ -154,10 +157,13 @@ async def test_killed_run_leaves_previous_run_serving(pool: asyncpg.Pool, db_url
         assert await runs.live_run_id(conn, GUILD) == third.run_id
         status = await conn.fetchval("SELECT status FROM cluster_runs WHERE run_id = $1", dead)
         leftovers = await conn.fetchval(
-            "SELECT count(*) FROM user_clusters WHERE run_id = $1", dead
+            """SELECT (SELECT count(*) FROM user_clusters WHERE run_id = $1)
+                      + (SELECT count(*) FROM run_items WHERE run_id = $1)""", dead
         )
+        partition = await conn.fetchval("SELECT to_regclass($1)", runs.match_partition(dead))
     assert status == "failed"
     assert leftovers == 0
+    assert partition is None
 
 
 async def test_late_joiner_in_a_large_guild_is_scored_against_the_nearest_tribes(
