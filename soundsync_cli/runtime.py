@@ -14,6 +14,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, wait
 import asyncpg
 
 from soundsync_core.db.embedded import EmbeddedDatabase
+from soundsync_core.db.migrations import MigrationError, load_migrations, schema_version
 from soundsync_core.db.pool import connect, create_pool
 from soundsync_core.settings import Settings
 from soundsync_core.sources.spotify_gateway import SpotifyGateway, warm_worker
@@ -34,12 +35,30 @@ def database_url(settings: Settings) -> Iterator[str]:
 
 @contextlib.asynccontextmanager
 async def open_pool(settings: Settings, url: str, **kwargs: int) -> AsyncIterator[asyncpg.Pool]:
-    """The one pool of a process, closed on the way out."""
+    """The one pool of a process, closed on the way out; the schema must be this code's."""
     pool = await create_pool(url, attempts=settings.db_connect_attempts, **kwargs)
     try:
+        async with pool.acquire() as conn:
+            await require_current_schema(conn)
         yield pool
     finally:
         await pool.close()
+
+
+async def require_current_schema(conn: asyncpg.Connection) -> None:
+    """Refuse, in one clear line, a database whose schema is not the one this code expects."""
+    have = await schema_version(conn)
+    need = max((m.version for m in load_migrations()), default=0)
+    if have < need:
+        raise MigrationError(
+            f"the database is at schema version {have:04d}, this SoundSync needs {need:04d}: "
+            "run `soundsync migrate` first"
+        )
+    if have > need:
+        raise MigrationError(
+            f"the database is at schema version {have:04d}, newer than this SoundSync ({need:04d}): "
+            "upgrade SoundSync"
+        )
 
 
 @contextlib.asynccontextmanager

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from soundsync_core.db.migrations import load_migrations
+
 
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -39,6 +41,18 @@ def test_migrate_on_empty_database_applies_then_is_a_no_op(
     assert "applying 0001_initial" in first.stdout
     second = _run(["migrate"], env, tmp_path)
     assert "nothing to apply" in second.stdout
+
+
+def test_commands_refuse_a_database_that_was_not_migrated(empty_db_url: str, tmp_path: Path) -> None:
+    env = _clean_env(DATABASE_URL=empty_db_url)
+    result = _run(["matches", "1", "--guild", "2"], env, tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "soundsync: the database is at schema version 0000, this SoundSync needs "
+        f"{max(m.version for m in load_migrations()):04d}: run `soundsync migrate` first"
+    ]
+    assert _run(["migrate"], env, tmp_path).returncode == 0
+    assert "schema version" not in _run(["matches", "1", "--guild", "2"], env, tmp_path).stderr
 
 
 def test_embedded_database_is_started_reused_and_masked(tmp_path: Path) -> None:
