@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from soundsync_core.repositories.profiles import load_profile_table
+from soundsync_core.repositories.profile_table import load_profile_table
 from soundsync_core.taste.profile import ProfileTable
 
 

@@ -1,30 +1,20 @@
 """Members' listening profiles: write them in bulk, read them back as :class:`TasteProfile` objects
-or, for a whole population, as one :class:`ProfileTable`."""
+(a whole population as one table: :mod:`profile_table`)."""
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from itertools import chain, groupby
 
 import asyncpg
-import numpy as np
 
 from soundsync_core.profiles.merge import merge_profiles
 from soundsync_core.taste.profile import (
     AUDIO_FEATURES,
-    Coder,
-    Listing,
-    ProfileTable,
-    Ragged,
     RankedArtist,
     RankedTrack,
     TasteProfile,
-    feature_table,
 )
 
 _FEATURE_COLUMNS = ", ".join(AUDIO_FEATURES)
@@ -165,7 +155,7 @@ async def load_profiles(
 
     ``user_ids=None`` loads every member that has a profile. Members come back sorted by id.
     """
-    snapshots = await _snapshots(conn, user_ids)
+    snapshots = await latest_snapshots(conn, user_ids)
     guilds = await conn.fetch(
         """SELECT user_id, array_agg(guild_id ORDER BY guild_id) AS guild_ids FROM guild_members
            WHERE $1::bigint[] IS NULL OR user_id = ANY($1::bigint[]) GROUP BY user_id""",
@@ -186,120 +176,7 @@ async def load_profiles(
     return [merge_profiles(by_user[user_id]) for user_id in sorted(by_user)]
 
 
-async def load_profile_table(
-    conn: asyncpg.Connection, user_ids: Sequence[int] | None = None
-) -> ProfileTable:
-    """:func:`load_profiles` as a :class:`ProfileTable`: the recluster's load of everyone.
-
-    Same members (sorted by id), items, names, genres and features, but straight from the
-    database arrays into flat numpy arrays, without an object per listed item; the catalogue
-    comes back as a few long arrays in code order rather than a record per item.
-    """
-    with _cyclic_gc_paused():
-        return await _load_profile_table(conn, user_ids)
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Decoding millions of ids into short lists sets off full collections that free nothing
-    (a fifth of a 100k-member load); reference counting still frees everything meanwhile."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-async def _load_profile_table(conn: asyncpg.Connection, user_ids: Sequence[int] | None) -> ProfileTable:
-    lists = _member_lists(await _snapshots(conn, user_ids))
-    artist_codes, track_codes, genre_codes = Coder(), Coder(), Coder()
-    artists = _listing(lists.artist_ids, lists.artist_counts, artist_codes)
-    tracks = _listing(lists.track_ids, lists.track_counts, track_codes)
-    listed_artists, track_ids = artist_codes.ids(), track_codes.ids()  # before the tracks' artists
-    genre_owner, genres = await _catalogue_lists(conn, "artists", "artist_id", "genres", listed_artists)
-    artist_owner, track_artists = await _catalogue_lists(conn, "tracks", "track_id", "artist_ids", track_ids)
-    track_artist_lists = _ragged(len(track_ids), artist_owner, artist_codes.code(track_artists))
-    n_artists = len(artist_codes)  # artists known only as a track's artists have no genres
-    artist_genres = _ragged(n_artists, genre_owner, genre_codes.code(genres))
-    artist_names = await _artist_names(conn, listed_artists)
-    track_names, features = await _track_catalogue(conn, track_ids)
-    return ProfileTable(
-        user_ids=np.array(lists.user_ids, dtype=np.int64),
-        artists=artists,
-        tracks=tracks,
-        artist_ids=artist_codes.ids(),
-        track_ids=track_ids,
-        genre_ids=genre_codes.ids(),
-        artist_code=np.arange(n_artists, dtype=np.int64),
-        artist_genres=artist_genres,
-        track_code=np.arange(len(track_ids), dtype=np.int64),
-        track_artists=track_artist_lists,
-        track_features=features,
-        artist_names={a: name for a, name in zip(listed_artists, artist_names, strict=True) if name},
-        track_names={t: name for t, name in zip(track_ids, track_names, strict=True) if name},
-    )
-
-
-async def _catalogue_lists(
-    conn: asyncpg.Connection, table: str, key: str, column: str, ids: np.ndarray
-) -> tuple[np.ndarray, list[str]]:
-    """Every element of the text[] ``column`` of the rows of ``ids``, flat, with its id's position."""
-    row = await conn.fetchrow(
-        # Identifiers are constants of this module, never input.
-        f"""SELECT array_agg(q.code - 1 ORDER BY q.code, e.ord) AS code,
-                   array_agg(e.item ORDER BY q.code, e.ord) AS item
-            FROM unnest($1::text[]) WITH ORDINALITY AS q({key}, code)
-            JOIN {table} USING ({key}), unnest({column}) WITH ORDINALITY AS e(item, ord)""",  # noqa: S608
-        ids.tolist(),
-    )
-    return np.array(row["code"] or [], dtype=np.int64), row["item"] or []
-
-
-async def _artist_names(conn: asyncpg.Connection, artist_ids: np.ndarray) -> np.ndarray:
-    """Name of every artist; like a profile's items, the id itself when the catalogue lacks it."""
-    found = await conn.fetchrow(
-        """SELECT array_agg(q.code - 1) AS code, array_agg(a.name) AS name
-           FROM unnest($1::text[]) WITH ORDINALITY AS q(artist_id, code)
-           JOIN artists a USING (artist_id)""",
-        artist_ids.tolist(),
-    )
-    names = artist_ids.copy()
-    names[np.array(found["code"] or [], dtype=np.int64)] = found["name"] or []
-    return names
-
-
-async def _track_catalogue(conn: asyncpg.Connection, track_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(name of every track, else its id; its audio features, NaN where unknown)."""
-    columns = ", ".join(f"array_agg(f.{f}) AS {f}" for f in AUDIO_FEATURES)
-    found = await conn.fetchrow(
-        f"""SELECT array_agg(q.code - 1) AS code, array_agg(t.name) AS name,
-                   array_agg(f.provider) AS provider, {columns}
-            FROM unnest($1::text[]) WITH ORDINALITY AS q(track_id, code)
-            JOIN tracks t USING (track_id) LEFT JOIN track_features f USING (track_id)""",  # noqa: S608
-        track_ids.tolist(),
-    )
-    names = track_ids.copy()
-    features = np.full((len(track_ids), len(AUDIO_FEATURES)), np.nan)
-    if found["code"] is None:
-        return names, features
-    code = np.array(found["code"], dtype=np.int64)
-    names[code] = found["name"]
-    provided = np.array([p not in (None, "none") for p in found["provider"]], dtype=bool)
-    values = np.array([found[f] for f in AUDIO_FEATURES], dtype=float).T
-    features[code[provided]] = values[provided]
-    return names, feature_table(features)
-
-
-def _ragged(n_rows: int, owner: np.ndarray, values: np.ndarray) -> Ragged:
-    """Lists from values grouped by their (sorted) owner row."""
-    start = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(owner, minlength=n_rows), out=start[1:])
-    return Ragged(start, values)
-
-
-async def _snapshots(conn: asyncpg.Connection, user_ids: Sequence[int] | None) -> list[asyncpg.Record]:
+async def latest_snapshots(conn: asyncpg.Connection, user_ids: Sequence[int] | None) -> list[asyncpg.Record]:
     """Every member's latest snapshot of each source, by user id then source."""
     return await conn.fetch(
         """SELECT DISTINCT ON (p.user_id, p.source)
@@ -326,74 +203,6 @@ async def _catalogue(
         track_ids,
     )
     return artists, tracks
-
-
-@dataclass
-class _MemberLists:
-    """Each member's (merged) ranked ids and playcounts, best first: rank = position."""
-
-    user_ids: list[int] = field(default_factory=list)
-    artist_ids: list[Sequence[str]] = field(default_factory=list)
-    artist_counts: list[Sequence[int | None] | None] = field(default_factory=list)
-    track_ids: list[Sequence[str]] = field(default_factory=list)
-    track_counts: list[Sequence[int | None] | None] = field(default_factory=list)
-
-
-def _member_lists(snapshots: Sequence[asyncpg.Record]) -> _MemberLists:
-    """One entry per member; members with several sources are merged by :func:`merge_profiles`."""
-    out = _MemberLists()
-    for user_id, group in groupby(snapshots, key=lambda snap: snap["user_id"]):
-        found = list(group)
-        out.user_ids.append(user_id)
-        if len(found) == 1:
-            snap = found[0]
-            out.artist_ids.append(snap["artist_ids"])
-            out.artist_counts.append(snap["artist_counts"])
-            out.track_ids.append(snap["track_ids"])
-            out.track_counts.append(snap["track_counts"])
-            continue
-        # Catalogue facts do not take part in the fusion, so bare items merge the same way; the
-        # merged lists are ranked 1, 2, … (or are one source's list as it was stored).
-        merged = merge_profiles([_bare_profile(snap) for snap in found])
-        out.artist_ids.append([a.id for a in merged.artists])
-        out.artist_counts.append([a.playcount for a in merged.artists])
-        out.track_ids.append([t.id for t in merged.tracks])
-        out.track_counts.append([t.playcount for t in merged.tracks])
-    return out
-
-
-def _bare_profile(snap: asyncpg.Record) -> TasteProfile:
-    artist_counts = snap["artist_counts"] or [None] * len(snap["artist_ids"])
-    track_counts = snap["track_counts"] or [None] * len(snap["track_ids"])
-    return TasteProfile(
-        user_id=snap["user_id"],
-        artists=tuple(
-            RankedArtist(a, rank, playcount=count)
-            for rank, (a, count) in enumerate(zip(snap["artist_ids"], artist_counts, strict=True), 1)
-        ),
-        tracks=tuple(
-            RankedTrack(t, rank, playcount=count)
-            for rank, (t, count) in enumerate(zip(snap["track_ids"], track_counts, strict=True), 1)
-        ),
-        sources=(snap["source"],),
-    )
-
-
-def _listing(
-    ids: Sequence[Sequence[str]], counts: Sequence[Sequence[int | None] | None], coder: Coder
-) -> Listing:
-    """Every member's list, flat; items are the ids' codes (one table row per id)."""
-    lengths = np.fromiter(map(len, ids), np.int64, len(ids))
-    member = np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
-    start = np.cumsum(lengths) - lengths
-    flat = list(chain.from_iterable(ids))
-    rank = np.arange(len(flat), dtype=np.int64) - start[member] + 1
-    counted = np.array([c is not None for c in counts], dtype=bool)
-    count = np.zeros(len(flat), dtype=np.int64)
-    known = counted[member]
-    values = chain.from_iterable(c for c in counts if c is not None)
-    count[known] = np.fromiter((c or 0 for c in values), np.int64, int(known.sum()))
-    return Listing(member, coder.code(flat), rank, count)
 
 
 # Per catalogue item, what every member's entry for it shares: converted once per item rather
