@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from soundsync_core.repositories import runs
+from soundsync_core.repositories import match_store, runs
 
 
 class NoLiveRunError(Exception):
@@ -66,7 +66,7 @@ async def export_guild_matches(
             run_id, guild_id,
         )
         for member in members:
-            rows = await runs.live_matches(conn, guild_id, member["user_id"], limit)
+            rows = await match_store.live_matches(conn, guild_id, member["user_id"], limit)
             yield {
                 "user_id": str(member["user_id"]),
                 "matches": [

@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import asyncpg
 
-from soundsync_core.repositories import outbox, runs
+from soundsync_core.repositories import match_store, outbox, runs
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ async def _best_payload(
 ) -> dict[str, Any] | None:
     best: tuple[float, asyncpg.Record, list[asyncpg.Record]] | None = None
     for scope in scopes:
-        matches = await runs.live_matches(conn, scope["scope_id"], user_id, limit)
+        matches = await match_store.live_matches(conn, scope["scope_id"], user_id, limit)
         if matches and (best is None or matches[0]["score"] > best[0]):
             best = (matches[0]["score"], scope, matches)
     if best is None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from soundsync_core.repositories import runs
+from soundsync_core.repositories import match_store, runs
 from soundsync_core.repositories.profiles import load_profiles
 from soundsync_core.services.late_joiner import nearest_tribes, score_late_joiner
 from soundsync_core.taste.calibration import Calibration
@@ -46,7 +46,7 @@ async def matches_for(
     async with pool.acquire() as conn:
         run_id, in_run = await _check_member(conn, user_id, guild_id, scope)
         if run_id is not None and in_run:
-            rows = await runs.live_matches(conn, scope, user_id, limit)
+            rows = await match_store.live_matches(conn, scope, user_id, limit)
             return MatchList(scope, run_id, False, [
                 Match(r["other_id"], r["display_name"] or str(r["other_id"]), r["score"],
                       r["reasons"]) for r in rows

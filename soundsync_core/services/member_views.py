@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from soundsync_core.repositories import runs
+from soundsync_core.repositories import match_store, runs
 from soundsync_core.repositories.profiles import load_profiles
 from soundsync_core.services.late_joiner import nearest_tribes, score_late_joiner
 from soundsync_core.services.members import MemberError
@@ -174,7 +174,7 @@ async def _stored_match(
     )
     if row is None:
         return None
-    return row["score"], (await runs.readable_reasons(conn, row["run_id"], [row], [left > right]))[0]
+    return row["score"], (await match_store.readable_reasons(conn, row["run_id"], [row], [left > right]))[0]
 
 
 async def _calibration(conn: asyncpg.Connection, scope: int) -> Calibration | None:

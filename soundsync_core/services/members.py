@@ -12,7 +12,7 @@ from typing import Literal
 
 import asyncpg
 
-from soundsync_core.repositories import app_state, runs
+from soundsync_core.repositories import app_state, match_store, runs
 from soundsync_core.services import digest
 
 Visibility = Literal["server", "global", "hidden"]
@@ -148,7 +148,7 @@ async def unlink(pool: asyncpg.Pool, user_id: int) -> bool:
     member's mentions in other members' pending digests.
     """
     async with pool.acquire() as conn, conn.transaction():
-        await runs.delete_member_rows(conn, user_id)
+        await match_store.delete_member_rows(conn, user_id)
         await digest.forget_member(conn, user_id)
         states = await conn.execute("DELETE FROM oauth_states WHERE user_id = $1", user_id)
         member = await conn.execute("DELETE FROM members WHERE user_id = $1", user_id)

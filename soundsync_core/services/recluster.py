@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from soundsync_core.repositories import runs
+from soundsync_core.repositories import match_store, runs
 from soundsync_core.repositories.community import load_community
 from soundsync_core.services.run_compute import RunResult, compute_run
 
@@ -147,7 +147,7 @@ async def _write(
 ) -> None:
     """Tribes, members and the run's items, then the match chunks and their index; progress
     counts those steps."""
-    total = 3 + -(-len(result.matches) // runs.MATCH_ROWS_PER_COPY)
+    total = 3 + -(-len(result.matches) // match_store.MATCH_ROWS_PER_COPY)
     report("writing", 0, total)
     await runs.copy_rows(
         conn, "cluster_centers",
@@ -161,30 +161,30 @@ async def _write(
         ("run_id", "user_id", "cluster", "distance", "map_x", "map_y"),
         [(run_id, *row) for row in result.member_rows],
     )
-    await runs.copy_run_items(conn, run_id, result.matches.reasons.items())
+    await match_store.copy_run_items(conn, run_id, result.matches.reasons.items())
     report("writing", 2, total)
-    await runs.create_match_partition(conn, run_id)
+    await match_store.create_match_partition(conn, run_id)
     await _copy_matches(
         conn, run_id, result.matches, lambda done: report("writing", 2 + done, total), executor
     )
-    await runs.index_match_partition(conn, run_id)
+    await match_store.index_match_partition(conn, run_id)
     report("writing", total, total)
 
 
 async def _copy_matches(
     conn: asyncpg.Connection,
     run_id: int,
-    rows: runs.MatchRows,
+    rows: match_store.MatchRows,
     chunk_done: Callable[[int], None],
     executor: Executor | None,
 ) -> None:
     """Encode the next chunk in the executor while PostgreSQL ingests the current one."""
     loop = asyncio.get_running_loop()
-    chunks = runs.match_copy_chunks(run_id, rows)
+    chunks = match_store.match_copy_chunks(run_id, rows)
     pending = loop.run_in_executor(executor, next, chunks, None)
     done = 0
     while (chunk := await pending) is not None:
         pending = loop.run_in_executor(executor, next, chunks, None)
-        await runs.copy_match_chunk(conn, run_id, chunk)
+        await match_store.copy_match_chunk(conn, run_id, chunk)
         done += 1
         chunk_done(done)

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from soundsync_core.repositories.community import Community
-from soundsync_core.repositories.runs import GLOBAL_SCOPE, MatchRows
+from soundsync_core.repositories.match_store import MatchRows
+from soundsync_core.repositories.runs import GLOBAL_SCOPE
 from soundsync_core.taste.bulk_reasons import PACKED, VIEW_NUMBER, pack_reasons
 from soundsync_core.taste.engine import MatchTable, TasteSpace
 from soundsync_core.taste.neighbours import Exclusions

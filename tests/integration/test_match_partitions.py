@@ -9,7 +9,7 @@ import asyncpg
 
 from soundsync_core.db.migrations import load_migrations, migrate
 from soundsync_core.db.pool import connect
-from soundsync_core.repositories import runs
+from soundsync_core.repositories import match_store, runs
 from soundsync_core.repositories.profiles import load_profiles
 from soundsync_core.services.importer import import_profiles
 from soundsync_core.services.matches import matches_for
@@ -34,7 +34,7 @@ async def test_pruned_runs_take_their_partitions_along(pool: asyncpg.Pool) -> No
     kept = {r["run_id"] for r in await pool.fetch("SELECT run_id FROM cluster_runs")}
     assert run_ids[-1] in kept
     assert len(kept) == runs.KEEP_FINISHED_RUNS + 1  # the live run + the most recent others
-    assert await _partitions(pool) == {runs.match_partition(r) for r in kept}
+    assert await _partitions(pool) == {match_store.match_partition(r) for r in kept}
     assert await pool.fetchval("SELECT count(DISTINCT run_id) FROM matches") == len(kept)
 
 
@@ -94,10 +94,10 @@ async def test_matches_of_runs_before_0008_stay_readable(empty_db_url: str) -> N
         partition = await conn.fetchval(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
         )
-        assert partition == runs.match_partition(run)
+        assert partition == match_store.match_partition(run)
         await conn.execute("INSERT INTO guild_members (guild_id, user_id) VALUES (7, 2)")
         await conn.execute("INSERT INTO artists (artist_id, name) VALUES ('x', 'The X')")
-        [match] = await runs.live_matches(conn, 7, 1, 5)
+        [match] = await match_store.live_matches(conn, 7, 1, 5)
         assert match["reasons"]["shared_artists"] == [
             {"id": "x", "name": "The X", "rank_a": 1, "rank_b": 2}
         ]

@@ -13,7 +13,7 @@ import textwrap
 import asyncpg
 import pytest
 
-from soundsync_core.repositories import runs
+from soundsync_core.repositories import match_store, runs
 from soundsync_core.services.community_views import export_guild_matches, guild_tribes
 from soundsync_core.services.importer import import_profiles
 from soundsync_core.services.matches import MatchLookupError, matches_for
@@ -147,7 +147,7 @@ async def test_killed_run_leaves_previous_run_serving(pool: asyncpg.Pool, db_url
         assert dead > first.run_id
         assert await conn.fetchval("SELECT count(*) FROM user_clusters WHERE run_id = $1", dead)
         assert await conn.fetchval("SELECT count(*) FROM run_items WHERE run_id = $1", dead)
-        assert await conn.fetchval(f"SELECT count(*) FROM {runs.match_partition(dead)}")  # noqa: S608
+        assert await conn.fetchval(f"SELECT count(*) FROM {match_store.match_partition(dead)}")  # noqa: S608
     after = await matches_for(pool, 1000, GUILD, limit=5)
     assert [m.user_id for m in after.matches] == [m.user_id for m in before.matches]
 
@@ -160,7 +160,7 @@ async def test_killed_run_leaves_previous_run_serving(pool: asyncpg.Pool, db_url
             """SELECT (SELECT count(*) FROM user_clusters WHERE run_id = $1)
                       + (SELECT count(*) FROM run_items WHERE run_id = $1)""", dead
         )
-        partition = await conn.fetchval("SELECT to_regclass($1)", runs.match_partition(dead))
+        partition = await conn.fetchval("SELECT to_regclass($1)", match_store.match_partition(dead))
     assert status == "failed"
     assert leftovers == 0
     assert partition is None

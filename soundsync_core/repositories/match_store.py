@@ -1,0 +1,249 @@
+"""A run's matches: one partition per run, written in binary COPY, read with their reasons.
+
+Each run's matches are a partition of ``matches`` of their own (``matches_run_<id>``, migration
+0008): COPYed into a bare table, indexed once, attached when the run goes live (by
+:func:`runs.switch_live`), dropped with the run. Matches and ``user_clusters`` have no foreign
+key to ``members``: whoever deletes a member deletes their rows there too
+(:func:`delete_member_rows`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import asyncpg
+import numpy as np
+
+from soundsync_core.taste.bulk_reasons import (
+    PACKED,
+    VIEW_NUMBER,
+    expand_packed,
+    expand_reasons,
+    is_compact,
+    item_ids,
+    packed_columns,
+    unpack,
+)
+from soundsync_core.taste.profile import AUDIO_FEATURES
+
+# Taken exclusively while a run goes live and shared while a member is deleted, so a member who
+# unlinks during a recluster cannot leave rows in the run that is being switched live.
+RUN_SWITCH_LOCK_KEY = 0x50554E44_0003
+MATCH_ROWS_PER_COPY = 250_000
+MATCH_COLUMNS = ("run_id", "scope_id", "user_id", "rank", "other_id", "score", "why")
+
+
+def match_partition(run_id: int) -> str:
+    """The table holding one run's matches (an integer in a fixed pattern: safe as an identifier)."""
+    return f"matches_run_{int(run_id)}"
+
+
+async def create_match_partition(conn: asyncpg.Connection, run_id: int) -> None:
+    """A bare table for the run's matches: no index yet, not attached yet (see :func:`runs.switch_live`)."""
+    await conn.execute(f"CREATE TABLE {match_partition(run_id)} (LIKE matches)")
+
+
+async def index_match_partition(conn: asyncpg.Connection, run_id: int) -> None:
+    """Build the run's primary key in one pass, after its rows are in."""
+    await conn.execute(
+        f"ALTER TABLE {match_partition(run_id)} ADD PRIMARY KEY (run_id, scope_id, user_id, rank)"
+    )
+
+
+async def drop_match_partitions(conn: asyncpg.Connection, run_ids: Iterable[int]) -> None:
+    """Drop the matches of these runs (attached or not, present or not)."""
+    for run_id in run_ids:
+        await conn.execute(f"DROP TABLE IF EXISTS {match_partition(run_id)}")
+
+
+async def delete_member_rows(conn: asyncpg.Connection, user_id: int) -> None:
+    """The member's tribe rows and every match of or about them, in every run.
+
+    Call inside the transaction that deletes the member: these tables have no foreign key.
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", RUN_SWITCH_LOCK_KEY)
+    await conn.execute("DELETE FROM user_clusters WHERE user_id = $1", user_id)
+    await conn.execute("DELETE FROM matches WHERE user_id = $1 OR other_id = $1", user_id)
+
+class ReasonsSource(Protocol):
+    """Where a run's reasons come from: made chunk by chunk as the rows are written, so that
+    computing them overlaps with PostgreSQL ingesting the rows (CPU: call it off the loop)."""
+
+    def __call__(self, start: int, end: int) -> np.ndarray:
+        """:data:`~soundsync_core.taste.bulk_reasons.PACKED` records of rows [start, end)."""
+        ...
+
+    def items(self) -> Mapping[str, np.ndarray]:
+        """View name → the item id of each column the records refer to."""
+        ...
+
+
+@dataclass(frozen=True)
+class MatchRows:
+    """A run's match rows as columns, and where their reasons come from."""
+
+    scope_id: np.ndarray
+    user_id: np.ndarray
+    rank: np.ndarray
+    other_id: np.ndarray
+    score: np.ndarray
+    reasons: ReasonsSource
+
+    def __len__(self) -> int:
+        return len(self.user_id)
+
+
+# PostgreSQL's binary COPY: a signature, flags and header extension length, then per row the
+# field count and each field's byte length and big-endian value; -1 ends the data.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_COPY_TRAILER = struct.pack(">h", -1)
+_MATCH_ROW = np.dtype([
+    ("fields", ">i2"),
+    ("run_len", ">i4"), ("run_id", ">i8"),
+    ("scope_len", ">i4"), ("scope_id", ">i8"),
+    ("user_len", ">i4"), ("user_id", ">i8"),
+    ("rank_len", ">i4"), ("rank", ">i2"),
+    ("other_len", ">i4"), ("other_id", ">i8"),
+    ("score_len", ">i4"), ("score", ">f4"),
+    ("why_len", ">i4"), ("why", f"V{PACKED.itemsize}"),
+])
+
+
+def match_copy_chunks(run_id: int, rows: MatchRows) -> Iterator[bytes]:
+    """The rows in binary COPY format, :data:`MATCH_ROWS_PER_COPY` per chunk, built with numpy
+    alone: every field has a fixed size (CPU: run it off the loop)."""
+    for start in range(0, len(rows), MATCH_ROWS_PER_COPY):
+        end = min(start + MATCH_ROWS_PER_COPY, len(rows))
+        out = np.empty(end - start, dtype=_MATCH_ROW)
+        out["fields"] = len(MATCH_COLUMNS)
+        for name, size in (("run", 8), ("scope", 8), ("user", 8), ("rank", 2), ("other", 8),
+                           ("score", 4), ("why", PACKED.itemsize)):
+            out[f"{name}_len"] = size
+        out["run_id"] = run_id
+        out["scope_id"] = rows.scope_id[start:end]
+        out["user_id"] = rows.user_id[start:end]
+        out["rank"] = rows.rank[start:end]
+        out["other_id"] = rows.other_id[start:end]
+        out["score"] = rows.score[start:end]
+        out["why"] = np.ascontiguousarray(rows.reasons(start, end)).view(f"V{PACKED.itemsize}")
+        yield _COPY_HEADER + out.tobytes() + _COPY_TRAILER
+
+
+async def copy_run_items(conn: asyncpg.Connection, run_id: int, items: Mapping[str, np.ndarray]) -> None:
+    """Which artist, track or genre each column of the run's packed reasons is."""
+    await conn.copy_records_to_table(
+        "run_items",
+        records=[(run_id, VIEW_NUMBER[view], col, str(item))
+                 for view, ids in items.items() for col, item in enumerate(ids.tolist())],
+        columns=["run_id", "view", "col", "item_id"],
+    )
+
+
+async def copy_match_chunk(conn: asyncpg.Connection, run_id: int, chunk: bytes) -> None:
+    """COPY one chunk made by :func:`match_copy_chunks` into the run's partition."""
+    await conn.copy_to_table(
+        match_partition(run_id), source=io.BytesIO(chunk), columns=list(MATCH_COLUMNS),
+        format="binary",
+    )
+
+
+async def live_matches(
+    conn: asyncpg.Connection, scope_id: int, user_id: int, limit: int
+) -> list[dict[str, Any]]:
+    """The member's stored matches in the live run of a scope, still valid right now.
+
+    Each row has ``other_id``, ``score``, ``display_name`` and ``reasons`` in the full shape of
+    :func:`~soundsync_core.taste.reasons.pair_reasons` (see :func:`readable_reasons`).
+
+    Rows are dropped when the other member has since hidden themselves, left the guild, or been
+    excluded by the member ("already friends" / "not interested").
+    """
+    rows = await conn.fetch(
+        """SELECT l.run_id, m.other_id, m.score, m.reasons, m.why, o.display_name
+           FROM live_runs l
+           JOIN matches m ON m.run_id = l.run_id AND m.scope_id = l.scope_id
+           JOIN members o ON o.user_id = m.other_id
+           WHERE l.scope_id = $1 AND m.user_id = $2
+             AND o.visibility <> 'hidden'
+             AND ($1 = 0 AND o.visibility = 'global'
+                  OR $1 <> 0 AND EXISTS (SELECT 1 FROM guild_members g
+                                         WHERE g.guild_id = $1 AND g.user_id = m.other_id))
+             AND NOT EXISTS (SELECT 1 FROM match_exclusions x
+                             WHERE x.user_id = $2 AND x.other_id = m.other_id)
+           ORDER BY m.rank
+           LIMIT $3""",
+        scope_id, user_id, limit,
+    )
+    if not rows:
+        return []
+    reasons = await readable_reasons(conn, rows[0]["run_id"], rows, [user_id > r["other_id"] for r in rows])
+    return [
+        {"other_id": r["other_id"], "score": r["score"], "display_name": r["display_name"],
+         "reasons": why}
+        for r, why in zip(rows, reasons, strict=True)
+    ]
+
+
+async def readable_reasons(
+    conn: asyncpg.Connection, run_id: int, stored: Sequence[asyncpg.Record], reader_is_b: Sequence[bool]
+) -> list[Any]:
+    """Stored reasons (``why`` and ``reasons`` of match rows of one run) in the shape readers use.
+
+    A recluster stores packed records (``why``) computed once per pair, with the member of the
+    smaller user id as "a": ``reader_is_b`` says, per row, that the reader is the other one. Their
+    items are column numbers of the run: :func:`_run_items` names them, in one query for the page.
+    Runs older than the packed form stored JSON (``reasons``): compact JSON gets its names from
+    the catalogue; the full shape passes unchanged.
+    """
+    packed = [unpack(r["why"]) if r["why"] is not None else None for r in stored]
+    wanted = sorted({c for record in packed if record is not None for c in packed_columns(record)})
+    items = await _run_items(conn, run_id, wanted) if wanted else {}
+    texts = [json.loads(r["reasons"]) if r["why"] is None else None for r in stored]
+    names = await _catalogue_names(conn, [t for t in texts if is_compact(t)])
+    out = []
+    for record, text, b in zip(packed, texts, reader_is_b, strict=True):
+        if record is not None:
+            out.append(expand_packed(record, items, AUDIO_FEATURES, reader_is_b=b))
+        else:
+            out.append(expand_reasons(text, names, AUDIO_FEATURES) if is_compact(text) else text)
+    return out
+
+
+async def _run_items(
+    conn: asyncpg.Connection, run_id: int, wanted: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], tuple[str, str]]:
+    """``(view, column)`` → (item id, display name) for the columns a page of reasons names."""
+    rows = await conn.fetch(
+        """SELECT i.view, i.col, i.item_id,
+                  coalesce(a.name, t.name, i.item_id) AS name
+           FROM unnest($2::smallint[], $3::int[]) AS w(view, col)
+           JOIN run_items i ON i.run_id = $1 AND i.view = w.view AND i.col = w.col
+           LEFT JOIN artists a ON i.view = 0 AND a.artist_id = i.item_id
+           LEFT JOIN tracks t ON i.view = 1 AND t.track_id = i.item_id""",
+        run_id, [v for v, _ in wanted], [c for _, c in wanted],
+    )
+    return {(r["view"], r["col"]): (r["item_id"], r["name"]) for r in rows}
+
+
+async def _catalogue_names(
+    conn: asyncpg.Connection, compact: Sequence[Mapping[str, Any]]
+) -> dict[str, dict[str, str]]:
+    names: dict[str, dict[str, str]] = {"artists": {}, "tracks": {}}
+    if not compact:
+        return names
+    rows = await conn.fetch(
+        """SELECT 'artists' AS view, artist_id AS id, name FROM artists
+           WHERE artist_id = ANY($1::text[])
+           UNION ALL
+           SELECT 'tracks', track_id, name FROM tracks WHERE track_id = ANY($2::text[])""",
+        sorted({i for r in compact for i in item_ids(r, "a")}),
+        sorted({i for r in compact for i in item_ids(r, "t")}),
+    )
+    for row in rows:
+        names[row["view"]][row["id"]] = row["name"]
+    return names
