@@ -16,7 +16,6 @@ import aiohttp
 import asyncpg
 import discord
 import yarl
-from aiohttp import web
 
 from bot.bot import SoundSyncBot
 from bot.dm_sender import DiscordDMSender
@@ -28,6 +27,7 @@ from soundsync_cli.runtime import (
     stop_on_signals,
     tune_gc_for_serving,
 )
+from soundsync_cli.web_commands import listen
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services.scheduler import WeeklyJobs, start_scheduler
 from soundsync_core.settings import Settings
@@ -141,9 +141,6 @@ async def _stop_bot(bot: SoundSyncBot, task: asyncio.Task[None]) -> None:
 async def _start_web(
     settings: Settings, pool: asyncpg.Pool, gateway: SpotifyGateway, host: str
 ) -> Callable[[], Awaitable[None]]:
-    runner = web.AppRunner(create_app(settings, pool, gateway=gateway),
-                           access_log_class=PathOnlyAccessLogger)
-    await runner.setup()
-    await web.TCPSite(runner, host, settings.port).start()
-    log.info("web listening on %s:%d", host, settings.port)
+    app = create_app(settings, pool, gateway=gateway)
+    runner = await listen(app, host, settings.port, access_log_class=PathOnlyAccessLogger)
     return runner.cleanup

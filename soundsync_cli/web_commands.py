@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from aiohttp import web
@@ -72,13 +74,23 @@ async def _serve_until(
             await _serve_app(create_app(settings, pool, gateway=gateway), host, port, stop)
 
 
-async def _serve_app(app: web.Application, host: str, port: int, stop: asyncio.Event) -> None:
-    runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
+async def listen(app: web.Application, host: str, port: int, **options: Any) -> web.AppRunner:
+    """Serve ``app`` on ``host:port`` (0: a free port); the caller cleans the runner up."""
+    runner = web.AppRunner(app, **options)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    log.info("web listening on %s:%d", *runner.addresses[0][:2])
+    return runner
+
+
+async def _serve_app(app: web.Application, host: str, port: int, stop: asyncio.Event) -> None:
+    runner = await listen(app, host, port, access_log_class=PathOnlyAccessLogger)
+    try:
         tune_gc_for_serving(WEB_GC_THRESHOLDS)
-        log.info("web listening on %s:%d", host, port)
         await stop.wait()
         log.info("web shutting down: finishing in-flight requests")
     finally:
@@ -116,18 +128,16 @@ def register_link_bench(benches: argparse._SubParsersAction) -> None:
 
 async def _start_web(settings: Settings, pool: asyncpg.Pool) -> tuple[str, StopWeb]:
     """The web app as `soundsync web` runs it (Spotify workers, GC tuning), on a free port."""
-    gateway_scope = spotify_gateway(settings)
-    gateway = gateway_scope.__enter__()
-    runner = web.AppRunner(create_app(settings, pool, gateway=gateway), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    with contextlib.ExitStack() as stack:
+        gateway = stack.enter_context(spotify_gateway(settings))
+        runner = await listen(create_app(settings, pool, gateway=gateway), "127.0.0.1", 0, access_log=None)
+        workers = stack.pop_all()
     tune_gc_for_serving(WEB_GC_THRESHOLDS)
     host, port = runner.addresses[0][:2]
 
     async def stop() -> None:
         await runner.cleanup()
-        gateway_scope.__exit__(None, None, None)
+        workers.close()
 
     return f"http://{host}:{port}", stop
 
