@@ -6,15 +6,14 @@ from the database arrays into flat numpy arrays, without an object per listed it
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import chain, groupby
 
 import asyncpg
 import numpy as np
 
+from soundsync_core.gc_pause import cyclic_gc_paused
 from soundsync_core.profiles.merge import merge_profiles
 from soundsync_core.repositories.profiles import latest_snapshots
 from soundsync_core.taste.profile import (
@@ -39,21 +38,10 @@ async def load_profile_table(
     database arrays into flat numpy arrays, without an object per listed item; the catalogue
     comes back as a few long arrays in code order rather than a record per item.
     """
-    with _cyclic_gc_paused():
+    # Decoding millions of ids into short lists: a fifth of a 100k-member load was full
+    # collections that freed nothing.
+    with cyclic_gc_paused():
         return await _load_profile_table(conn, user_ids)
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Decoding millions of ids into short lists sets off full collections that free nothing
-    (a fifth of a 100k-member load); reference counting still frees everything meanwhile."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 async def _load_profile_table(conn: asyncpg.Connection, user_ids: Sequence[int] | None) -> ProfileTable:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -14,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from soundsync_core.gc_pause import cyclic_gc_paused
 from soundsync_core.synthetic._catalogue import Catalogue, build_catalogue
 from soundsync_core.synthetic._jsonl import profile_record, write_jsonl
 from soundsync_core.synthetic._listening import (
@@ -217,7 +216,7 @@ class _ProfileBuilder:
     def build(self) -> list[TasteProfile]:
         # Millions of small acyclic objects: the cyclic collector would rescan them over and
         # over (half the build time at 100k members) and can never free any of them.
-        with _collector_paused():
+        with cyclic_gc_paused():
             return self._build()
 
     def _build(self) -> list[TasteProfile]:
@@ -281,17 +280,6 @@ def _entries(
     keep = ranks <= (limit if limit is not None else np.inf)
     kept_ptr = np.concatenate([[0], np.cumsum(np.bincount(owner[keep], minlength=len(ptr) - 1))])
     return owner[keep], ranks[keep], keep, kept_ptr.tolist()
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _where(shown: np.ndarray, values: np.ndarray) -> np.ndarray:
