@@ -9,12 +9,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from soundsync_bench.quality import Progress, format_markdown, run_quality
+from soundsync_bench.report import write_section
 from soundsync_cli.args import positive
 from soundsync_cli.bench_matches import register_matches_bench
 from soundsync_cli.bench_recluster import register_recluster_bench
 from soundsync_cli.web_commands import register_link_bench
-from soundsync_core.bench.quality import Progress, format_markdown, run_quality
-from soundsync_core.bench.report import write_section
 from soundsync_core.settings import Settings
 
 

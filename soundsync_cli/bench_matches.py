@@ -23,11 +23,7 @@ from pydantic import SecretStr
 
 from bot.bot import SoundSyncBot
 from bot.errors import ERROR_EVENT
-from soundsync_cli.args import positive
-from soundsync_cli.bot_commands import serve_with_pool
-from soundsync_cli.progress import Progress
-from soundsync_cli.runtime import configure_logging, database_url, open_connection, open_pool
-from soundsync_core.bench.matches_latency import (
+from soundsync_bench.matches_latency import (
     BENCH_DATABASE,
     Asker,
     MatchesBenchReport,
@@ -39,7 +35,11 @@ from soundsync_core.bench.matches_latency import (
     prepare_dataset,
     rounds_of,
 )
-from soundsync_core.bench.report import write_section
+from soundsync_bench.report import write_section
+from soundsync_cli.args import positive
+from soundsync_cli.bot_commands import serve_with_pool
+from soundsync_cli.progress import Progress
+from soundsync_cli.runtime import configure_logging, database_url, open_connection, open_pool
 from soundsync_core.db.databases import side_database
 from soundsync_core.settings import Settings
 
@@ -173,7 +173,7 @@ def _serve_fake_discord(pipe: Connection, people: list[tuple[int, int, str]]) ->
 
 
 async def _fake_main(pipe: Connection, people: list[tuple[int, int, str]]) -> None:
-    from soundsync_core.fakes.discord import FakeDiscord
+    from soundsync_fakes.discord import FakeDiscord
 
     async with FakeDiscord() as fake:
         _seed(fake, people)
@@ -186,7 +186,7 @@ async def _fake_main(pipe: Connection, people: list[tuple[int, int, str]]) -> No
 
 def _seed(fake: Any, people: list[tuple[int, int, str]]) -> None:
     """Guilds and users with the database's ids (the fake's own factory would invent new ones)."""
-    from soundsync_core.fakes.discord_state import EVERYONE_PERMISSIONS, FakeGuild, FakeRole, FakeUser
+    from soundsync_fakes.discord_state import EVERYONE_PERMISSIONS, FakeGuild, FakeRole, FakeUser
 
     world = fake.world
     for user_id, guild_id, name in people:

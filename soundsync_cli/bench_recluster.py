@@ -7,16 +7,16 @@ import asyncio
 import sys
 from pathlib import Path
 
-from soundsync_cli.args import at_least
-from soundsync_cli.progress import Progress
-from soundsync_cli.runtime import configure_logging, database_url, open_pool
-from soundsync_core.bench.recluster import (
+from soundsync_bench.recluster import (
     BENCH_DATABASE,
     ReclusterBenchReport,
     format_markdown,
     run_recluster_bench,
 )
-from soundsync_core.bench.report import write_section
+from soundsync_bench.report import write_section
+from soundsync_cli.args import at_least
+from soundsync_cli.progress import Progress
+from soundsync_cli.runtime import configure_logging, database_url, open_pool
 from soundsync_core.db.databases import side_database
 from soundsync_core.settings import Settings
 

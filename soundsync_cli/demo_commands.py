@@ -22,7 +22,7 @@ from soundsync_core.services.importer import import_profiles
 from soundsync_core.services.matches import matches_for
 from soundsync_core.services.recluster import recluster
 from soundsync_core.settings import Settings
-from soundsync_core.synthetic import generate_community, jsonl_lines
+from soundsync_synthetic import generate_community, jsonl_lines
 
 DEMO_DATABASE = "soundsync_demo"
 

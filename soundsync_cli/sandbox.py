@@ -21,12 +21,12 @@ from bot.bot import SoundSyncBot
 from soundsync_cli.bot_commands import serve_with_pool
 from soundsync_cli.runtime import open_pool
 from soundsync_core.db.databases import side_database
-from soundsync_core.fakes.discord import FakeDiscord
-from soundsync_core.fakes.discord_state import DefaultWorld, FakeUser
-from soundsync_core.fakes.spotify import FakeSpotify
 from soundsync_core.services.importer import import_profiles
 from soundsync_core.services.recluster import recluster
 from soundsync_core.settings import Settings
+from soundsync_fakes.discord import FakeDiscord
+from soundsync_fakes.discord_state import DefaultWorld, FakeUser
+from soundsync_fakes.spotify import FakeSpotify
 
 SANDBOX_DATABASE = "soundsync_sandbox"
 GROUPS = {

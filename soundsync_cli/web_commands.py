@@ -14,6 +14,8 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from soundsync_bench.linking import format_markdown, run_link_bench
+from soundsync_bench.report import write_section
 from soundsync_cli.runtime import (
     WEB_GC_THRESHOLDS,
     configure_logging,
@@ -23,8 +25,6 @@ from soundsync_cli.runtime import (
     stop_on_signals,
     tune_gc_for_serving,
 )
-from soundsync_core.bench.linking import format_markdown, run_link_bench
-from soundsync_core.bench.report import write_section
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services.linking import start_link
 from soundsync_core.settings import Settings

@@ -20,13 +20,13 @@ from cryptography.fernet import Fernet
 
 from bot.bot import SoundSyncBot
 from bot.errors import ERROR_EVENT
-from soundsync_core.fakes.discord import FakeDiscord
-from soundsync_core.fakes.discord_interactions import FakeInteraction
-from soundsync_core.fakes.discord_state import DefaultWorld, FakeUser
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services.importer import import_profiles
 from soundsync_core.services.recluster import recluster
 from soundsync_core.settings import Settings, load_settings
+from soundsync_fakes.discord import FakeDiscord
+from soundsync_fakes.discord_interactions import FakeInteraction
+from soundsync_fakes.discord_state import DefaultWorld, FakeUser
 from tests.e2e.discord_harness import running_bot
 
 JAZZ = ["Coltrane", "Monk", "Mingus", "Davis", "Evans", "Hancock", "Shorter", "Rollins"]

@@ -25,7 +25,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from soundsync_core.fakes.discord import FakeDiscord
+from soundsync_fakes.discord import FakeDiscord
 
 
 def point_discord_py_at(fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from soundsync_core.fakes.discord_messages import FakeMessage
 from soundsync_core.services import members
+from soundsync_fakes.discord_messages import FakeMessage
 from tests.e2e.bot_fixtures import Running, running_soundsync  # noqa: F401
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

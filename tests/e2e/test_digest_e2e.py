@@ -9,11 +9,11 @@ import asyncpg
 import pytest
 
 from bot.dm_sender import DiscordDMSender
-from soundsync_core.fakes.discord import FakeDiscord
 from soundsync_core.services.digest import dm_marker, fill_outbox
 from soundsync_core.services.digest_delivery import drain_outbox
 from soundsync_core.services.importer import import_profiles
 from soundsync_core.services.recluster import recluster
+from soundsync_fakes.discord import FakeDiscord
 from tests.e2e.discord_harness import make_bot, running_bot
 from tests.integration.community_data import member_line
 from tests.integration.digest_doubles import ProcessDied, fast_pacer

@@ -15,8 +15,8 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from soundsync_core.fakes.discord import FakeDiscord
-from soundsync_core.fakes.discord_state import DefaultWorld
+from soundsync_fakes.discord import FakeDiscord
+from soundsync_fakes.discord_state import DefaultWorld
 from tests.e2e.discord_harness import TreeErrors, make_bot, record_tree_errors, running_bot
 
 

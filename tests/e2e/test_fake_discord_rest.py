@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from soundsync_core.fakes.discord import FakeDiscord
+from soundsync_fakes.discord import FakeDiscord
 
 
 @pytest.fixture

@@ -19,12 +19,12 @@ import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 
-from soundsync_core.fakes.spotify import FakeSpotify
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services.linking import LinkingService
 from soundsync_core.services.notifications import LinkEvent, LinkListener, listen_for_links
 from soundsync_core.settings import Settings, load_settings
 from soundsync_core.sources.spotify_gateway import PauseGate, SpotifyGateway
+from soundsync_fakes.spotify import FakeSpotify
 from web.app import PathOnlyAccessLogger, create_app
 from web.keys import LINKING_KEY
 

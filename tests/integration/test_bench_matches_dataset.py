@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from soundsync_core.bench.matches_latency import dataset_ready, live_match_rows, pick_askers, prepare_dataset
+from soundsync_bench.matches_latency import dataset_ready, live_match_rows, pick_askers, prepare_dataset
 
 MEMBERS = 120
 

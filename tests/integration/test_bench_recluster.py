@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from soundsync_core.bench.recluster import format_markdown, run_recluster_bench
+from soundsync_bench.recluster import format_markdown, run_recluster_bench
 
 
 async def test_small_bench_reports_what_the_recluster_wrote(pool: asyncpg.Pool) -> None:

@@ -12,10 +12,10 @@ import numpy as np
 from soundsync_core.repositories.community import load_community
 from soundsync_core.repositories.profile_table import load_profile_table
 from soundsync_core.repositories.profiles import load_profiles, save_profiles
-from soundsync_core.synthetic import generate_community
 from soundsync_core.taste.engine import TasteSpace
 from soundsync_core.taste.profile import RankedArtist, RankedTrack, TasteProfile
 from soundsync_core.taste.similarity import TasteVectors, build_vectors
+from soundsync_synthetic import generate_community
 
 GUILD = 4242
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from soundsync_core.bench.matches_latency import (
+from soundsync_bench.matches_latency import (
     TARGET_P99_MS,
     Asker,
     MatchesBenchReport,

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from soundsync_cli import bench_commands
-from soundsync_core.bench.baselines import (
+from soundsync_bench.baselines import (
     cosine,
     jaccard,
     random_order,
@@ -21,18 +20,19 @@ from soundsync_core.bench.baselines import (
     seed_method,
     seed_vectors,
 )
-from soundsync_core.bench.metrics import precision_recall_at_k, relevant_members
-from soundsync_core.bench.quality import (
+from soundsync_bench.metrics import precision_recall_at_k, relevant_members
+from soundsync_bench.quality import (
     PRODUCT,
     VARIANTS,
     evaluate,
     format_markdown,
     run_quality,
 )
-from soundsync_core.bench.report import update_section, write_section
+from soundsync_bench.report import update_section, write_section
+from soundsync_cli import bench_commands
 from soundsync_core.settings import Settings
-from soundsync_core.synthetic import SyntheticCommunity, generate_community
 from soundsync_core.taste.profile import RankedArtist, RankedTrack, TasteProfile
+from soundsync_synthetic import SyntheticCommunity, generate_community
 
 
 def _profile(uid: int, artists: Sequence[str], tracks: Sequence[RankedTrack] = ()) -> TasteProfile:

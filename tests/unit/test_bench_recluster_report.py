@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from soundsync_core.bench.recluster import ReclusterBenchReport, format_markdown
+from soundsync_bench.recluster import ReclusterBenchReport, format_markdown
 from soundsync_core.services.recluster import ReclusterSummary
 
 

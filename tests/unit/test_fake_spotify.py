@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import aiohttp
 import pytest
 
-from soundsync_core.fakes.spotify import FakeSpotify
+from soundsync_fakes.spotify import FakeSpotify
 
 # Required keys copied from the Spotify OpenAPI schema (reference/spotify-web-api.openapi.yml,
 # version 2026.5.31), so this test runs without the reference folder.

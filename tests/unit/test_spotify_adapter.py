@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from soundsync_core.fakes.spotify import FakeSpotify
 from soundsync_core.settings import Settings, load_settings
 from soundsync_core.sources.errors import (
     AudioFeaturesForbidden,
@@ -26,6 +25,7 @@ from soundsync_core.sources.spotify import fuse_rankings
 from soundsync_core.sources.spotify_auth import SpotifyTokens
 from soundsync_core.sources.spotify_gateway import PauseGate, SpotifyGateway
 from soundsync_core.taste.profile import AUDIO_FEATURES
+from soundsync_fakes.spotify import FakeSpotify
 
 pytestmark = pytest.mark.filterwarnings("ignore:You're using `audio_features:DeprecationWarning")
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from soundsync_core.synthetic import (
+from soundsync_core.taste.profile import AUDIO_FEATURES, TasteProfile
+from soundsync_synthetic import (
     SPOTIFY_TOP_LIMIT,
     SyntheticCommunity,
     generate_community,
     jsonl_lines,
     write_jsonl,
 )
-from soundsync_core.taste.profile import AUDIO_FEATURES, TasteProfile
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from soundsync_core.synthetic import generate_community
 from soundsync_core.taste import bulk_reasons
 from soundsync_core.taste.bulk_reasons import (
     PACKED,
@@ -21,6 +20,7 @@ from soundsync_core.taste.bulk_reasons import (
 from soundsync_core.taste.engine import TasteSpace
 from soundsync_core.taste.profile import AUDIO_FEATURES
 from soundsync_core.taste.reasons import pair_reasons
+from soundsync_synthetic import generate_community
 
 
 def _without_contributions(reasons: dict) -> dict:

@@ -18,9 +18,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from soundsync_core.synthetic import generate_community
 from soundsync_core.taste.profile import RankedArtist, RankedTrack, TasteProfile
 from soundsync_core.taste.similarity import TasteVectors, build_vectors
+from soundsync_synthetic import generate_community
 
 
 def edge_profiles() -> list[TasteProfile]:

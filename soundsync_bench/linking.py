@@ -60,7 +60,7 @@ async def _recv(pipe: Connection) -> Any:
 
 
 async def _outside_world_main(pipe: Connection, members: int) -> None:
-    from soundsync_core.fakes.spotify import FakeSpotify
+    from soundsync_fakes.spotify import FakeSpotify
 
     fake = FakeSpotify(seed=1)
     for i in range(members):

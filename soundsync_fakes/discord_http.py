@@ -15,8 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from soundsync_core.fakes.discord_messages import UploadedFile
-from soundsync_core.fakes.fakelog import LOGGED_REQUEST
+from soundsync_fakes.discord_messages import UploadedFile
+from soundsync_fakes.fakelog import LOGGED_REQUEST
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 BODY = web.RequestKey("discord_body", object)

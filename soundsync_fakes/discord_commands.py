@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from soundsync_core.fakes.discord_state import DiscordWorld
+from soundsync_fakes.discord_state import DiscordWorld
 
 CHAT_INPUT = 1
 USER_COMMAND = 2

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from soundsync_core.fakes.discord_state import DiscordWorld, iso_now
+from soundsync_fakes.discord_state import DiscordWorld, iso_now
 
 EPHEMERAL = 1 << 6
 # Keys a message create/edit body may set; the rest of the message object is the server's.

@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from soundsync_core.fakes.discord_messages import FakeMessage, MessageStore, UploadedFile
-from soundsync_core.fakes.discord_state import EVERYONE_PERMISSIONS, DiscordWorld
+from soundsync_fakes.discord_messages import FakeMessage, MessageStore, UploadedFile
+from soundsync_fakes.discord_state import EVERYONE_PERMISSIONS, DiscordWorld
 
 APPLICATION_COMMAND = 2
 MESSAGE_COMPONENT = 3

@@ -17,7 +17,7 @@ import numpy as np
 
 from soundsync_core.services.importer import import_profiles
 from soundsync_core.services.recluster import ProgressCallback, ReclusterSummary, recluster
-from soundsync_core.synthetic import generate_community, jsonl_lines
+from soundsync_synthetic import generate_community, jsonl_lines
 
 BENCH_DATABASE = "soundsync_bench_recluster"
 TARGET_SECONDS = 60.0

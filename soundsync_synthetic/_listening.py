@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from soundsync_core.synthetic._catalogue import Catalogue, zipf_cdf
+from soundsync_synthetic._catalogue import Catalogue, zipf_cdf
 
 MAX_TASTES = 3
 # Mixture slots: 0 = pop stars, 1 = random artists, 2.. = the member's taste groups.

@@ -9,16 +9,16 @@ from typing import Any
 
 from aiohttp import web
 
-from soundsync_core.fakes.discord_http import body_of, discord_error, discord_json, files_of
-from soundsync_core.fakes.discord_interactions import (
+from soundsync_fakes.discord_http import body_of, discord_error, discord_json, files_of
+from soundsync_fakes.discord_interactions import (
     APPLICATION_COMMAND,
     FakeInteraction,
     InteractionCallback,
     InteractionFactory,
 )
-from soundsync_core.fakes.discord_messages import EPHEMERAL, FakeMessage, MessageStore
-from soundsync_core.fakes.discord_rest import message_body_error, message_error
-from soundsync_core.fakes.discord_state import DiscordWorld
+from soundsync_fakes.discord_messages import EPHEMERAL, FakeMessage, MessageStore
+from soundsync_fakes.discord_rest import message_body_error, message_error
+from soundsync_fakes.discord_state import DiscordWorld
 
 PONG, MESSAGE, DEFERRED_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 1, 4, 5, 6, 7
 AUTOCOMPLETE_RESULT, MODAL = 8, 9

@@ -6,7 +6,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from soundsync_core.fakes.spotify_catalog import Catalog
+from soundsync_fakes.spotify_catalog import Catalog
 
 TIERS = ("full", "development")
 FAULTS = ("rate_limited", "quota_exceeded", "server_error")

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from soundsync_core.fakes.discord_state import DiscordWorld
+from soundsync_fakes.discord_state import DiscordWorld
 
 DISPATCH, HEARTBEAT, IDENTIFY, RESUME, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 0, 1, 2, 6, 9, 10, 11
 AUTHENTICATION_FAILED = 4004

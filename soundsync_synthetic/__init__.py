@@ -8,7 +8,7 @@ some members — see :func:`generate_community`.
 
 from __future__ import annotations
 
-from soundsync_core.synthetic._community import (
+from soundsync_synthetic._community import (
     MAIN_TASTE_SHARE,
     SPOTIFY_TOP_LIMIT,
     SyntheticCommunity,
@@ -16,8 +16,8 @@ from soundsync_core.synthetic._community import (
     generate_community,
     track_id,
 )
-from soundsync_core.synthetic._jsonl import jsonl_lines, profile_record, write_jsonl
-from soundsync_core.synthetic._listening import ListeningModel
+from soundsync_synthetic._jsonl import jsonl_lines, profile_record, write_jsonl
+from soundsync_synthetic._listening import ListeningModel
 
 __all__ = [
     "MAIN_TASTE_SHARE",

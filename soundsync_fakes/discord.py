@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from soundsync_core.fakes.discord_commands import (
+from soundsync_fakes.discord_commands import (
     CHAT_INPUT,
     USER_COMMAND,
     CommandRegistry,
@@ -23,13 +23,13 @@ from soundsync_core.fakes.discord_commands import (
     chat_input_options,
     resolved_for,
 )
-from soundsync_core.fakes.discord_gateway import RECONNECTABLE_CLOSE, FakeGateway
-from soundsync_core.fakes.discord_http import (
+from soundsync_fakes.discord_gateway import RECONNECTABLE_CLOSE, FakeGateway
+from soundsync_fakes.discord_http import (
     FaultInjector,
     RateLimitRule,
     body_middleware,
 )
-from soundsync_core.fakes.discord_interactions import (
+from soundsync_fakes.discord_interactions import (
     APPLICATION_COMMAND,
     MESSAGE_COMPONENT,
     MODAL_SUBMIT,
@@ -37,12 +37,12 @@ from soundsync_core.fakes.discord_interactions import (
     InteractionCallback,
     InteractionFactory,
 )
-from soundsync_core.fakes.discord_messages import FakeAttachment, FakeMessage, MessageStore
-from soundsync_core.fakes.discord_rest import DiscordRest
-from soundsync_core.fakes.discord_state import DefaultWorld, DiscordWorld, seed_default_world
-from soundsync_core.fakes.discord_webhooks import MODAL as MODAL_CALLBACK
-from soundsync_core.fakes.discord_webhooks import InteractionRoutes
-from soundsync_core.fakes.fakelog import FakeLog
+from soundsync_fakes.discord_messages import FakeAttachment, FakeMessage, MessageStore
+from soundsync_fakes.discord_rest import DiscordRest
+from soundsync_fakes.discord_state import DefaultWorld, DiscordWorld, seed_default_world
+from soundsync_fakes.discord_webhooks import MODAL as MODAL_CALLBACK
+from soundsync_fakes.discord_webhooks import InteractionRoutes
+from soundsync_fakes.fakelog import FakeLog
 
 API_PREFIX = "/api/v10"
 GATEWAY_PATH = "/gateway"

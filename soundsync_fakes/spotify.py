@@ -23,16 +23,16 @@ from typing import Any, Self
 import aiohttp
 from aiohttp import web
 
-from soundsync_core.fakes.fakelog import FakeLog
-from soundsync_core.fakes.spotify_accounts import (
+from soundsync_fakes.fakelog import FakeLog
+from soundsync_fakes.spotify_accounts import (
     STATE_KEY,
     authorize_decision,
     authorize_page,
     token,
 )
-from soundsync_core.fakes.spotify_api import reccobeats_app, v1_app
-from soundsync_core.fakes.spotify_catalog import Catalog, FakeUser
-from soundsync_core.fakes.spotify_state import AppRegistration, SpotifyState
+from soundsync_fakes.spotify_api import reccobeats_app, v1_app
+from soundsync_fakes.spotify_catalog import Catalog, FakeUser
+from soundsync_fakes.spotify_state import AppRegistration, SpotifyState
 
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8080/callback"
 

@@ -11,11 +11,11 @@ from typing import Any
 
 from aiohttp import web
 
-from soundsync_core.fakes.discord_commands import CommandRegistry
-from soundsync_core.fakes.discord_http import body_of, discord_error, discord_json, files_of
-from soundsync_core.fakes.discord_limits import check_commands, check_message, is_empty_message
-from soundsync_core.fakes.discord_messages import MessageStore, UploadedFile
-from soundsync_core.fakes.discord_state import DM_CHANNEL, DiscordWorld
+from soundsync_fakes.discord_commands import CommandRegistry
+from soundsync_fakes.discord_http import body_of, discord_error, discord_json, files_of
+from soundsync_fakes.discord_limits import check_commands, check_message, is_empty_message
+from soundsync_fakes.discord_messages import MessageStore, UploadedFile
+from soundsync_fakes.discord_state import DM_CHANNEL, DiscordWorld
 
 MAX_UPLOAD = 10 * 1024 * 1024
 

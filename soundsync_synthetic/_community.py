@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 
 from soundsync_core.gc_pause import cyclic_gc_paused
-from soundsync_core.synthetic._catalogue import Catalogue, build_catalogue
-from soundsync_core.synthetic._jsonl import profile_record, write_jsonl
-from soundsync_core.synthetic._listening import (
+from soundsync_core.taste.profile import AUDIO_FEATURES, RankedArtist, RankedTrack, TasteProfile
+from soundsync_synthetic._catalogue import Catalogue, build_catalogue
+from soundsync_synthetic._jsonl import profile_record, write_jsonl
+from soundsync_synthetic._listening import (
     ListeningModel,
     Tastes,
     TopLists,
@@ -24,7 +25,6 @@ from soundsync_core.synthetic._listening import (
     sample_tastes,
     sample_tracks,
 )
-from soundsync_core.taste.profile import AUDIO_FEATURES, RankedArtist, RankedTrack, TasteProfile
 
 # A taste is "main" (ground truth) when it carries at least this share of the member's tastes;
 # every member has at least one (the largest of k weights is >= 1/k >= 1/3).

@@ -1,7 +1,7 @@
 """``soundsync bench quality``: matching quality on synthetic communities with planted tastes.
 
 Every method sees the same profiles and returns top-k lists (global scope); each list is
-scored against the planted taste groups (definitions in :mod:`soundsync_core.bench.metrics`).
+scored against the planted taste groups (definitions in :mod:`soundsync_bench.metrics`).
 Each community is scored twice: as generated ("full": some members have playcounts, genres
 and audio features) and as a new Spotify app sees it ("restricted app": top 50 artists and
 tracks, ranks only — no playcounts, genres or audio features).
@@ -14,16 +14,16 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from soundsync_core.bench.baselines import (
+from soundsync_bench.baselines import (
     Recommender,
     cosine,
     jaccard,
     random_order,
     seed_method,
 )
-from soundsync_core.bench.metrics import RankingScore, precision_recall_at_k, relevant_members
-from soundsync_core.synthetic import SyntheticCommunity, generate_community
+from soundsync_bench.metrics import RankingScore, precision_recall_at_k, relevant_members
 from soundsync_core.taste.profile import TasteProfile
+from soundsync_synthetic import SyntheticCommunity, generate_community
 
 PRODUCT = "SoundSync engine"
 VARIANTS = ("full", "restricted app")

@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from soundsync_core.fakes.fakelog import LOGGED_REQUEST
-from soundsync_core.fakes.spotify_state import REFRESH_TOKEN_SECONDS, SpotifyState, TokenGrant
+from soundsync_fakes.fakelog import LOGGED_REQUEST
+from soundsync_fakes.spotify_state import REFRESH_TOKEN_SECONDS, SpotifyState, TokenGrant
 
 STATE_KEY: web.AppKey[SpotifyState] = web.AppKey("spotify_state", SpotifyState)
 _SECRET_FIELDS = ("client_secret", "code", "code_verifier", "refresh_token")

@@ -8,8 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from soundsync_core.fakes.spotify_accounts import STATE_KEY
-from soundsync_core.fakes.spotify_catalog import (
+from soundsync_fakes.spotify_accounts import STATE_KEY
+from soundsync_fakes.spotify_catalog import (
     TIME_RANGES,
     FakeUser,
     artist_json,
@@ -18,7 +18,7 @@ from soundsync_core.fakes.spotify_catalog import (
     track_json,
     user_json,
 )
-from soundsync_core.fakes.spotify_state import SpotifyState
+from soundsync_fakes.spotify_state import SpotifyState
 
 USER_KEY: web.RequestKey[FakeUser] = web.RequestKey("spotify_user", FakeUser)
 _ID = re.compile(r"^[0-9A-Za-z]{22}$")
