@@ -11,10 +11,10 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from soundsync_core.security.vault import TokenVault
-from soundsync_core.services.ingestion import sync_app_facts
 from soundsync_core.services.linking import LinkingService
 from soundsync_core.settings import Settings
 from soundsync_core.sources.spotify_gateway import SpotifyGateway
+from soundsync_core.sources.spotify_source import sync_app_facts
 from web import handlers, pages
 from web.keys import LINKING_KEY, METRICS_KEY, POOL_KEY, SETTINGS_KEY
 from web.metrics import Metrics

@@ -12,12 +12,13 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from soundsync_core.security.vault import TokenVault
-from soundsync_core.sources.spotify_auth import SpotifyTokens
 
-ACTIVE = "active"
-EXPIRED = "expired"
-NOT_ALLOWLISTED = "not_allowlisted"
-ERROR = "error"
+# The statuses are the source protocol's; re-exported for the callers of this repository.
+from soundsync_core.sources.base import ACTIVE as ACTIVE
+from soundsync_core.sources.base import ERROR as ERROR
+from soundsync_core.sources.base import EXPIRED as EXPIRED
+from soundsync_core.sources.base import NOT_ALLOWLISTED as NOT_ALLOWLISTED
+from soundsync_core.sources.base import Credentials
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,14 @@ async def upsert_member(
         )
 
 
-def _expires(tokens: SpotifyTokens) -> datetime:
-    return datetime.fromtimestamp(tokens.expires_at, UTC)
+def _expires(credentials: Credentials) -> datetime | None:
+    if credentials.expires_at is None:
+        return None
+    return datetime.fromtimestamp(credentials.expires_at, UTC)
+
+
+def _sealed(vault: TokenVault, secret: str | None) -> bytes | None:
+    return None if secret is None else vault.encrypt(secret)
 
 
 async def store_link(
@@ -61,55 +68,63 @@ async def store_link(
     vault: TokenVault,
     user_id: int,
     source: str,
-    tokens: SpotifyTokens,
+    credentials: Credentials | None,
     *,
     external_id: str | None,
     external_name: str | None,
 ) -> None:
-    """A new (or renewed) link: encrypted tokens, status active, six-month clock restarted."""
+    """A new (or renewed) link: encrypted credentials, status active, six-month clock restarted."""
     await conn.execute(
         """INSERT INTO accounts (user_id, source, external_id, external_name, access_token_enc,
                                  refresh_token_enc, token_expires_at, authorized_at, scope, status,
                                  status_detail)
            VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, 'active', NULL)
            ON CONFLICT (user_id, source) DO UPDATE
-           SET external_id = EXCLUDED.external_id, external_name = EXCLUDED.external_name,
+           SET external_id = COALESCE(EXCLUDED.external_id, accounts.external_id),
+               external_name = COALESCE(EXCLUDED.external_name, accounts.external_name),
                access_token_enc = EXCLUDED.access_token_enc,
                refresh_token_enc = EXCLUDED.refresh_token_enc,
                token_expires_at = EXCLUDED.token_expires_at, authorized_at = now(),
                scope = EXCLUDED.scope, status = 'active', status_detail = NULL""",
-        user_id, source, external_id, external_name, vault.encrypt(tokens.access_token),
-        vault.encrypt(tokens.refresh_token), _expires(tokens), tokens.scope,
+        user_id, source, external_id, external_name,
+        _sealed(vault, credentials.access_token) if credentials else None,
+        _sealed(vault, credentials.refresh_token) if credentials else None,
+        _expires(credentials) if credentials else None,
+        credentials.scope if credentials else None,
     )
 
 
-async def update_tokens(
-    conn: asyncpg.Connection, vault: TokenVault, user_id: int, source: str, tokens: SpotifyTokens
+async def update_credentials(
+    conn: asyncpg.Connection, vault: TokenVault, user_id: int, source: str, credentials: Credentials
 ) -> None:
-    """Store refreshed tokens (the refresh token may be the old one, kept by the adapter)."""
+    """Store refreshed credentials (the refresh token may be the old one, kept by the adapter)."""
     await conn.execute(
         """UPDATE accounts SET access_token_enc = $3, refresh_token_enc = $4, token_expires_at = $5
            WHERE user_id = $1 AND source = $2""",
-        user_id, source, vault.encrypt(tokens.access_token), vault.encrypt(tokens.refresh_token),
-        _expires(tokens),
+        user_id, source, vault.encrypt(credentials.access_token),
+        _sealed(vault, credentials.refresh_token), _expires(credentials),
     )
 
 
-async def load_tokens(
+async def load_account(
     conn: asyncpg.Connection, vault: TokenVault, user_id: int, source: str
-) -> SpotifyTokens | None:
-    """The member's decrypted tokens, or None when there are none to use."""
+) -> tuple[str | None, Credentials | None]:
+    """The account's external id and decrypted credentials (None when none are stored)."""
     row = await conn.fetchrow(
-        """SELECT access_token_enc, refresh_token_enc, token_expires_at, scope FROM accounts
-           WHERE user_id = $1 AND source = $2 AND refresh_token_enc IS NOT NULL""",
+        """SELECT external_id, access_token_enc, refresh_token_enc, token_expires_at, scope
+           FROM accounts WHERE user_id = $1 AND source = $2""",
         user_id, source,
     )
     if row is None:
-        return None
-    return SpotifyTokens(
+        return None, None
+    if row["access_token_enc"] is None:
+        return row["external_id"], None
+    expires = row["token_expires_at"]
+    refresh = row["refresh_token_enc"]
+    return row["external_id"], Credentials(
         access_token=vault.decrypt(row["access_token_enc"]),
-        refresh_token=vault.decrypt(row["refresh_token_enc"]),
-        expires_at=row["token_expires_at"].timestamp(),
+        refresh_token=None if refresh is None else vault.decrypt(refresh),
+        expires_at=None if expires is None else expires.timestamp(),
         scope=row["scope"] or "",
     )
 
@@ -143,15 +158,24 @@ async def mark_ingested(conn: asyncpg.Connection, user_id: int, source: str) -> 
 
 
 async def stale_accounts(
-    conn: asyncpg.Connection, source: str, older_than: timedelta, limit: int
+    conn: asyncpg.Connection,
+    source: str,
+    older_than: timedelta,
+    limit: int,
+    *,
+    with_credentials: bool = True,
 ) -> list[int]:
-    """Active members whose profile is older than ``older_than`` (never ingested first)."""
+    """Active accounts whose profile is older than ``older_than`` (never ingested first).
+
+    ``with_credentials``: only accounts that still hold a stored login.
+    """
     rows = await conn.fetch(
         """SELECT user_id FROM accounts
-           WHERE source = $1 AND status = 'active' AND refresh_token_enc IS NOT NULL
+           WHERE source = $1 AND status = 'active'
+             AND (NOT $4 OR access_token_enc IS NOT NULL)
              AND (last_ingested_at IS NULL OR last_ingested_at < now() - $2::interval)
            ORDER BY last_ingested_at NULLS FIRST, user_id LIMIT $3""",
-        source, older_than, limit,
+        source, older_than, limit, with_credentials,
     )
     return [r["user_id"] for r in rows]
 

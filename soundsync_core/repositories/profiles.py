@@ -128,6 +128,14 @@ async def save_profiles(
         )
 
 
+async def tracks_with_features(conn: asyncpg.Connection, track_ids: list[str]) -> set[str]:
+    """Those of ``track_ids`` whose features were fetched already (from any provider, or none)."""
+    rows = await conn.fetch(
+        "SELECT track_id FROM track_features WHERE track_id = ANY($1::text[])", track_ids
+    )
+    return {r["track_id"] for r in rows}
+
+
 async def save_track_features(
     conn: asyncpg.Connection, rows: Iterable[tuple], *, provider: str
 ) -> None:

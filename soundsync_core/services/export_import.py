@@ -21,10 +21,13 @@ import asyncpg
 
 from soundsync_core.repositories import accounts
 from soundsync_core.repositories.profiles import save_profiles
+from soundsync_core.sources.base import FileSource
 from soundsync_core.sources.spotify_export import ExportHistory, normalise_name, parse_export
 from soundsync_core.taste.profile import RankedArtist, RankedTrack, TasteProfile
 
-SOURCE = "spotify_export"
+# A source the member uploads: listed and labelled like any other, never fetched.
+SPOTIFY_EXPORT = FileSource("spotify_export", "Spotify data export")
+SOURCE = SPOTIFY_EXPORT.name
 SYNTHETIC_PREFIX = "name:"
 TOP_SHOWN = 5
 # A parse holds the unpacked history in memory: a few at a time, whatever the queue of uploads.

@@ -9,9 +9,12 @@ import asyncpg
 
 from soundsync_core.profiles.jsonl import ProfileFormatError, parse_profile_line
 from soundsync_core.repositories.profiles import save_profiles
+from soundsync_core.sources.base import FileSource
 from soundsync_core.taste.profile import TasteProfile
 
 BATCH_SIZE = 2000
+# Profiles an operator imports from a file (the CLI): a source like any other, never fetched.
+PROFILE_IMPORT = FileSource("import", "Profile import")
 
 
 @dataclass

@@ -29,18 +29,28 @@ from soundsync_core.security.states import (
     release_state,
 )
 from soundsync_core.security.vault import TokenVault
-from soundsync_core.services import ingestion, notifications
-from soundsync_core.services.ingestion import SOURCE, GenreCache, spotify_error_status
+from soundsync_core.services import notifications
+from soundsync_core.services.ingestion import store_listening
 from soundsync_core.services.notifications import LinkEvent
 from soundsync_core.settings import Settings
+from soundsync_core.sources.base import Credentials
 from soundsync_core.sources.errors import (
     SpotifyError,
     SpotifyNotAllowlisted,
     SpotifyRateLimited,
     SpotifyUpstreamError,
 )
-from soundsync_core.sources.spotify_auth import SpotifyTokens, code_challenge, new_code_verifier
+from soundsync_core.sources.spotify_auth import code_challenge, new_code_verifier
 from soundsync_core.sources.spotify_gateway import SpotifyGateway
+from soundsync_core.sources.spotify_source import (
+    SPOTIFY,
+    GenreCache,
+    collect,
+    listening_of,
+    remember_rate_limit,
+    spotify_error_status,
+    sync_app_facts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -164,22 +174,23 @@ class LinkingService:
         except SpotifyError as exc:
             log.warning("token exchange failed for member %s: %s", request.user_id, exc)
             return LinkResult(EXCHANGE_FAILED, **base, spotify_errors=(spotify_error_status(exc),))
-        await ingestion.sync_app_facts(self.pool, self.gateway)
+        await sync_app_facts(self.pool, self.gateway)
         session = self.gateway.for_member(tokens)
         try:
-            collected = await ingestion.collect(self.pool, session, self.genre_cache)
+            collected = await collect(self.pool, session, self.genre_cache)
         except SpotifyError as exc:
             return await self._after_ingest_failure(request, session.tokens, exc)
         listening = collected.listening
         async with self.pool.acquire() as conn, conn.transaction():
             await accounts.upsert_member(conn, request.user_id, request.guild_id)
             await accounts.store_link(
-                conn, self.vault, request.user_id, SOURCE, session.tokens,
+                conn, self.vault, request.user_id, SPOTIFY, session.tokens,
                 external_id=listening.account_id, external_name=listening.display_name,
             )
-            await ingestion.store_snapshot(conn, request.user_id, request.guild_id, listening)
+            await store_listening(conn, request.user_id, request.guild_id, SPOTIFY,
+                                  listening_of(listening))
             await notifications.notify_link(conn, LinkEvent(request.user_id, request.guild_id,
-                                                            SOURCE))
+                                                            SPOTIFY))
         return LinkResult(
             LINKED, **base, spotify_name=listening.display_name,
             top_artists=tuple(a.name for a in listening.artists[:10]),
@@ -187,7 +198,7 @@ class LinkingService:
         )
 
     async def _after_ingest_failure(
-        self, request: LinkRequest, tokens: SpotifyTokens, exc: SpotifyError
+        self, request: LinkRequest, tokens: Credentials, exc: SpotifyError
     ) -> LinkResult:
         """Keep what is worth keeping (a working link), and say what happens next."""
         errors = (spotify_error_status(exc),)
@@ -199,7 +210,7 @@ class LinkingService:
         if isinstance(exc, SpotifyRateLimited | SpotifyUpstreamError):
             # The login works; only the profile has to wait for the scheduled refresh.
             if isinstance(exc, SpotifyRateLimited):
-                await ingestion.remember_rate_limit(self.pool, exc)
+                await remember_rate_limit(self.pool, exc)
             await self._store(user_id, guild_id, tokens, notifications.LINKED, None)
             return LinkResult(
                 PENDING, user_id, guild_id, message=exc.member_message, spotify_errors=errors,
@@ -210,19 +221,19 @@ class LinkingService:
                           spotify_errors=errors)
 
     async def _store(
-        self, user_id: int, guild_id: int | None, tokens: SpotifyTokens | None, event: str,
+        self, user_id: int, guild_id: int | None, tokens: Credentials | None, event: str,
         detail: str | None,
     ) -> None:
         """A link without a profile: working tokens (pending) or only the refusal."""
         async with self.pool.acquire() as conn, conn.transaction():
             if tokens is not None:
                 await accounts.upsert_member(conn, user_id, guild_id)
-                await accounts.store_link(conn, self.vault, user_id, SOURCE, tokens,
+                await accounts.store_link(conn, self.vault, user_id, SPOTIFY, tokens,
                                           external_id=None, external_name=None)
             else:
                 await accounts.upsert_member(conn, user_id)
-                await accounts.set_status(conn, user_id, SOURCE, accounts.NOT_ALLOWLISTED,
+                await accounts.set_status(conn, user_id, SPOTIFY, accounts.NOT_ALLOWLISTED,
                                           detail, forget_tokens=True)
             await notifications.notify_link(
-                conn, LinkEvent(user_id, guild_id, SOURCE, event, profile_ready=False)
+                conn, LinkEvent(user_id, guild_id, SPOTIFY, event, profile_ready=False)
             )

@@ -78,10 +78,11 @@ class LinkedAccount:
 class SourceError(Exception):
     """Base of every source's errors: ``str(exc)`` is safe to log, ``member_message`` to show.
 
-    ``outcome`` names the error for metrics and refresh reports; ``account_status`` is what the
-    account becomes (None: unchanged, the next refresh tries again).
+    ``outcome`` names the error for refresh reports; ``account_status`` is what the account
+    becomes (None: unchanged, the next refresh tries again); ``service`` names who said it.
     """
 
+    service = "the music service"
     member_message = "The music service could not be reached just now. Please try again later."
     outcome = "error"
     account_status: str | None = ERROR
@@ -94,16 +95,15 @@ class SourceRateLimited(SourceError):  # noqa: N818 (a state, not a failure)
     outcome = "rate_limited"
     account_status = None
 
-    def __init__(self, retry_after: float, quota_exceeded: bool = False, service: str = "") -> None:
+    def __init__(self, retry_after: float, quota_exceeded: bool = False) -> None:
         kind = "quota exceeded" if quota_exceeded else "rate limited"
-        super().__init__(f"{service or 'source'} {kind}; retry after {retry_after:.0f} s")
+        super().__init__(f"{self.service} {kind}; retry after {retry_after:.0f} s")
         self.retry_after = retry_after
         self.quota_exceeded = quota_exceeded
-        self.service = service
 
     def __reduce__(self) -> tuple:
         # Errors cross process boundaries (Spotify calls may run in worker processes).
-        return type(self), (self.retry_after, self.quota_exceeded, self.service)
+        return type(self), (self.retry_after, self.quota_exceeded)
 
 
 class SourceLinkExpired(SourceError):  # noqa: N818 (a state, not a failure)

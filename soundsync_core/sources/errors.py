@@ -17,33 +17,36 @@ from urllib.parse import urlparse
 
 import requests
 
+from soundsync_core.sources.base import (
+    SourceAccessDenied,
+    SourceError,
+    SourceLinkExpired,
+    SourceRateLimited,
+    SourceUnavailable,
+)
+
 NOT_ALLOWLISTED_MESSAGE = "User not registered in the Developer Dashboard"
 _DEFAULT_RETRY_AFTER = 5.0
 
 
-class SpotifyError(Exception):
-    """Base class; ``str(exc)`` is safe to log and ``member_message`` safe to show."""
+class SpotifyError(SourceError):
+    """Base class; ``str(exc)`` is safe to log and ``member_message`` safe to show.
 
+    The classes below also derive from the source protocol's error that says what to do next
+    (wait, relink, try again later), which is all that ingestion and the refresh look at.
+    """
+
+    service = "Spotify"
     member_message = "Spotify could not be reached just now. Please try again later."
 
 
-class SpotifyRateLimited(SpotifyError):  # noqa: N818 (name agreed with callers)
+class SpotifyRateLimited(SpotifyError, SourceRateLimited):  # noqa: N818 (name agreed with callers)
     """429: wait ``retry_after`` seconds; ``quota_exceeded`` = the app's quota is used up."""
 
     member_message = "Spotify asked us to slow down. Your profile will be refreshed later."
 
-    def __init__(self, retry_after: float, quota_exceeded: bool = False) -> None:
-        kind = "quota exceeded" if quota_exceeded else "rate limited"
-        super().__init__(f"Spotify {kind}; retry after {retry_after:.0f} s")
-        self.retry_after = retry_after
-        self.quota_exceeded = quota_exceeded
 
-    def __reduce__(self) -> tuple:
-        # Errors cross process boundaries (the gateway may call Spotify in worker processes).
-        return type(self), (self.retry_after, self.quota_exceeded)
-
-
-class SpotifyNotAllowlisted(SpotifyError):  # noqa: N818 (name agreed with callers)
+class SpotifyNotAllowlisted(SpotifyError, SourceAccessDenied):  # noqa: N818 (name agreed with callers)
     """403 for a member who is not on the development-mode app's allowlist."""
 
     member_message = (
@@ -54,19 +57,19 @@ class SpotifyNotAllowlisted(SpotifyError):  # noqa: N818 (name agreed with calle
     )
 
 
-class SpotifyTokenExpired(SpotifyError):  # noqa: N818 (name agreed with callers)
+class SpotifyTokenExpired(SpotifyError, SourceLinkExpired):  # noqa: N818 (name agreed with callers)
     """``invalid_grant``: the refresh token is dead (revoked or past six months) — relink."""
 
     member_message = "Your Spotify link has expired. Please run /link again."
 
 
-class SpotifyUnauthorized(SpotifyError):  # noqa: N818 (name agreed with callers)
+class SpotifyUnauthorized(SpotifyError, SourceLinkExpired):  # noqa: N818 (name agreed with callers)
     """401 on the Web API: the access token is expired or unknown (refresh, then retry once)."""
 
     member_message = "Spotify did not accept the stored login. Please run /link again."
 
 
-class SpotifyUpstreamError(SpotifyError):
+class SpotifyUpstreamError(SpotifyError, SourceUnavailable):
     """5xx or a connection failure, after our bounded retries."""
 
     def __init__(self, message: str, status: int | None = None) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -24,24 +23,11 @@ import spotipy
 from spotipy.cache_handler import MemoryCacheHandler
 
 from soundsync_core.settings import Settings
-from soundsync_core.sources.errors import http_session
+from soundsync_core.sources.base import Credentials
+from soundsync_core.sources.errors import SpotifyTokenExpired, http_session
 
 SCOPE = "user-top-read"
 DEFAULT_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class SpotifyTokens:
-    """A member's tokens; ``expires_at`` is a Unix time. The repr never shows the tokens."""
-
-    access_token: str = field(repr=False)
-    refresh_token: str = field(repr=False)
-    expires_at: float
-    scope: str
-
-    def expires_within(self, seconds: float) -> bool:
-        """True when the access token dies in less than ``seconds``."""
-        return self.expires_at - time.time() < seconds
 
 
 @dataclass(frozen=True)
@@ -98,8 +84,8 @@ def authorization_request(
     return AuthorizationRequest(url=url, code_verifier=verifier)
 
 
-def _tokens(info: dict[str, Any], previous_refresh: str | None = None) -> SpotifyTokens:
-    return SpotifyTokens(
+def _tokens(info: dict[str, Any], previous_refresh: str | None = None) -> Credentials:
+    return Credentials(
         access_token=info["access_token"],
         # A refresh answer may leave refresh_token out: the old one stays valid.
         refresh_token=info.get("refresh_token") or previous_refresh or "",
@@ -110,7 +96,7 @@ def _tokens(info: dict[str, Any], previous_refresh: str | None = None) -> Spotif
 
 def exchange_code(
     settings: Settings, code: str, code_verifier: str, *, timeout: float = DEFAULT_TIMEOUT
-) -> SpotifyTokens:
+) -> Credentials:
     """Trade the callback's code (and our verifier) for tokens. Blocks."""
     auth = _pkce(settings, code_verifier, timeout)
     auth.get_access_token(code=code, check_cache=False)
@@ -118,8 +104,10 @@ def exchange_code(
 
 
 def refresh_tokens(
-    settings: Settings, tokens: SpotifyTokens, *, timeout: float = DEFAULT_TIMEOUT
-) -> SpotifyTokens:
+    settings: Settings, tokens: Credentials, *, timeout: float = DEFAULT_TIMEOUT
+) -> Credentials:
     """New access token from the refresh token; ``SpotifyTokenExpired`` means relink. Blocks."""
+    if not tokens.refresh_token:
+        raise SpotifyTokenExpired("no refresh token stored")
     info = _pkce(settings, None, timeout).refresh_access_token(tokens.refresh_token)
     return _tokens(info, tokens.refresh_token)

@@ -38,6 +38,7 @@ from soundsync_core.sources.audio_features import (
     audio_features_chain,
     spotify_features_batch,
 )
+from soundsync_core.sources.base import Credentials
 from soundsync_core.sources.errors import (
     SpotifyRateLimited,
     SpotifyUnauthorized,
@@ -49,11 +50,11 @@ from soundsync_core.sources.spotify import (
     fetch_listening,
     thread_client,
 )
-from soundsync_core.sources.spotify_auth import AuthorizationRequest, SpotifyTokens
+from soundsync_core.sources.spotify_auth import AuthorizationRequest
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-TokensHook = Callable[[SpotifyTokens], Awaitable[None]]
+TokensHook = Callable[[Credentials], Awaitable[None]]
 MAX_SHORT_WAITS = 3
 REFRESH_MARGIN = 60.0
 
@@ -202,21 +203,21 @@ class SpotifyGateway:
         """Authorize URL + PKCE verifier for one link attempt (no network)."""
         return spotify_auth.authorization_request(self.settings, state, show_dialog=show_dialog)
 
-    async def exchange_code(self, code: str, code_verifier: str) -> SpotifyTokens:
+    async def exchange_code(self, code: str, code_verifier: str) -> Credentials:
         """Callback code → tokens. The accounts service is not behind the Web API's gate."""
         return await self.run(
             spotify_auth.exchange_code, self.settings, code, code_verifier,
             timeout=self.timeout, gated=False,
         )
 
-    async def refresh(self, tokens: SpotifyTokens) -> SpotifyTokens:
+    async def refresh(self, tokens: Credentials) -> Credentials:
         """Fresh access token; raises ``SpotifyTokenExpired`` when the member must relink."""
         return await self.run(
             spotify_auth.refresh_tokens, self.settings, tokens, timeout=self.timeout, gated=False
         )
 
     def for_member(
-        self, tokens: SpotifyTokens, on_refresh: TokensHook | None = None
+        self, tokens: Credentials, on_refresh: TokensHook | None = None
     ) -> SpotifyMemberSession:
         """A session for one member's Web API calls; ``on_refresh`` persists new tokens."""
         return SpotifyMemberSession(self, tokens, on_refresh)
@@ -226,7 +227,7 @@ class SpotifyMemberSession:
     """One member's Web API calls: refresh on expiry or 401 (once), gate, retries."""
 
     def __init__(
-        self, gateway: SpotifyGateway, tokens: SpotifyTokens, on_refresh: TokensHook | None
+        self, gateway: SpotifyGateway, tokens: Credentials, on_refresh: TokensHook | None
     ) -> None:
         self._gateway = gateway
         self._tokens = tokens
@@ -234,7 +235,7 @@ class SpotifyMemberSession:
         self._refresh_lock = asyncio.Lock()
 
     @property
-    def tokens(self) -> SpotifyTokens:
+    def tokens(self) -> Credentials:
         """The current tokens (they change after a refresh)."""
         return self._tokens
 

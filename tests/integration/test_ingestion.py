@@ -20,7 +20,6 @@ from soundsync_core.services.ingestion import (
     QUOTA_EXCEEDED,
     RefreshReport,
     refresh_stale_profiles,
-    sync_app_facts,
 )
 from soundsync_core.services.notifications import (
     LINK_CHANNEL,
@@ -29,7 +28,9 @@ from soundsync_core.services.notifications import (
     listen_for_links,
     notify_link,
 )
+from soundsync_core.sources.base import SourceRegistry
 from soundsync_core.sources.spotify_gateway import PauseGate, SpotifyGateway
+from soundsync_core.sources.spotify_source import SpotifySource, sync_app_facts
 from tests.integration.link_harness import LinkHarness, link_harness
 
 pytestmark = pytest.mark.filterwarnings("ignore:You're using `audio_features:DeprecationWarning")
@@ -43,20 +44,21 @@ async def h(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[LinkHarness]:
 
 async def _refresh(h: LinkHarness, **kwargs: object) -> RefreshReport:
     options = {"older_than": timedelta(0), "limit": 10, "stagger": 0.0, **kwargs}
-    return await refresh_stale_profiles(h.pool, h.gateway, h.vault, **options)
+    sources = SourceRegistry([SpotifySource(h.pool, h.gateway)])
+    return await refresh_stale_profiles(h.pool, sources, h.vault, **options)
 
 
 async def test_refresh_after_expiry_keeps_the_old_refresh_token(h: LinkHarness) -> None:
     assert (await h.link("alice"))[0] == 200
     async with h.pool.acquire() as conn:
-        before = await accounts.load_tokens(conn, h.vault, 1001, "spotify")
+        _, before = await accounts.load_account(conn, h.vault, 1001, "spotify")
         ingested_before = await conn.fetchval("SELECT last_ingested_at FROM accounts")
     h.fake.expire_access_tokens("alice")
     h.fake.refresh_omits_token = True
     report = await _refresh(h)
     assert report.outcomes == {INGESTED: 1}
     async with h.pool.acquire() as conn:
-        after = await accounts.load_tokens(conn, h.vault, 1001, "spotify")
+        _, after = await accounts.load_account(conn, h.vault, 1001, "spotify")
         assert await conn.fetchval("SELECT last_ingested_at FROM accounts") > ingested_before
     assert after.access_token != before.access_token
     assert after.refresh_token == before.refresh_token
@@ -96,7 +98,7 @@ async def test_quota_stops_the_run_and_pauses_other_processes(h: LinkHarness) ->
     h.fake.set_mode("quota_exceeded", retry_after=3600)
     report = await _refresh(h)
     assert report.outcomes == {QUOTA_EXCEEDED: 1}
-    assert report.stopped_early
+    assert report.stopped_early == ["spotify"]
     fact = await app_state.get_fact(h.pool, app_state.SPOTIFY_QUOTA_PAUSED_UNTIL)
     assert fact["retry_after"] == 3600
     other_process = SpotifyGateway(h.settings, gate=PauseGate())

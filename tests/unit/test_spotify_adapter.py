@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from soundsync_core.settings import Settings, load_settings
+from soundsync_core.sources.base import Credentials
 from soundsync_core.sources.errors import (
     AudioFeaturesForbidden,
     SpotifyNotAllowlisted,
@@ -22,7 +23,6 @@ from soundsync_core.sources.errors import (
     classify_response,
 )
 from soundsync_core.sources.spotify import fuse_rankings
-from soundsync_core.sources.spotify_auth import SpotifyTokens
 from soundsync_core.sources.spotify_gateway import PauseGate, SpotifyGateway
 from soundsync_core.taste.profile import AUDIO_FEATURES
 from soundsync_fakes.spotify import FakeSpotify
@@ -58,7 +58,7 @@ def _calls(tmp_path: Path, prefix: str) -> int:
     return sum(1 for entry in _log(tmp_path) if entry["path"].startswith(prefix))
 
 
-async def _link(fake: FakeSpotify, gateway: SpotifyGateway, user: str = "alice") -> SpotifyTokens:
+async def _link(fake: FakeSpotify, gateway: SpotifyGateway, user: str = "alice") -> Credentials:
     request = gateway.authorization_request("state-123")
     location = await fake.consent(request.url, user)
     query = parse_qs(urlparse(location).query)
@@ -288,9 +288,9 @@ async def test_server_errors_given_up_after_bounded_retries(fake, gateway, tmp_p
 
 async def test_401_refreshes_once_and_reports_new_tokens(fake, gateway) -> None:
     tokens = await _link(fake, gateway)
-    saved: list[SpotifyTokens] = []
+    saved: list[Credentials] = []
 
-    async def save(new: SpotifyTokens) -> None:
+    async def save(new: Credentials) -> None:
         saved.append(new)
 
     session = gateway.for_member(tokens, on_refresh=save)
