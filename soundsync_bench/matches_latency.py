@@ -208,7 +208,7 @@ def format_markdown(report: MatchesBenchReport) -> str:
         "members within a round, each in a guild of theirs where the run stored matches), after "
         "one unmeasured warm-up round; a round starts when the previous one has been answered. "
         "Then the first round's members once more, one at a time (not part of the verdict).",
-        "- The real `SoundSyncBot` (discord.py, started by `serve_with_pool` as `soundsync bot` "
+        "- The real `SoundSyncBot` (discord.py, started by `bootstrap.serve` as `soundsync bot` "
         f"does; asyncpg pool of {report.pool_size}) against the fake Discord (REST + gateway) "
         "running in its own process on loopback, which also takes the times; PostgreSQL on the "
         "same machine.",

@@ -1,6 +1,6 @@
 """``soundsync bench matches``: concurrent ``/matches`` through the real bot over the fake Discord.
 
-The bot runs in this process exactly as ``soundsync bot`` runs it (:func:`serve_with_pool` on a
+The bot runs in this process exactly as ``soundsync bot`` runs it (:func:`soundsync_cli.bootstrap.serve` on a
 pool of the default size). The fake Discord runs in a child process of its own and takes the
 times there — when it sends INTERACTION_CREATE, when the bot's callback and followup reach its
 REST routes — so its own work is not charged to the bot's event loop, as with the real Discord.
@@ -36,8 +36,8 @@ from soundsync_bench.matches_latency import (
     rounds_of,
 )
 from soundsync_bench.report import write_section
+from soundsync_cli import bootstrap
 from soundsync_cli.args import positive
-from soundsync_cli.bot_commands import serve_with_pool
 from soundsync_cli.progress import Progress
 from soundsync_cli.runtime import configure_logging, database_url, open_connection, open_pool
 from soundsync_core.db.databases import side_database
@@ -97,10 +97,10 @@ async def run_matches_bench(
         batches = rounds_of(askers, concurrency, rounds + 1)
         async with _fake_discord(askers) as (fake, overrides):
             local = settings.model_copy(update=overrides)
-            serving = serve_with_pool(local, pool, with_web=False)
-            bot = await anext(serving)
+            serving = bootstrap.serve(local, pool, with_web=False)
+            running = await anext(serving)
             try:
-                report.bot_errors = await _drive(bot, fake, batches, report)
+                report.bot_errors = await _drive(running.bot, fake, batches, report)
             finally:
                 await serving.aclose()
     return report

@@ -6,10 +6,8 @@ import asyncio
 import contextlib
 import gc
 import logging
-import multiprocessing
 import signal
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, wait
 
 import asyncpg
 
@@ -17,7 +15,6 @@ from soundsync_core.db.embedded import EmbeddedDatabase
 from soundsync_core.db.migrations import MigrationError, load_migrations, schema_version
 from soundsync_core.db.pool import connect, create_pool
 from soundsync_core.settings import Settings
-from soundsync_core.sources.spotify_gateway import SpotifyGateway, warm_worker
 
 
 @contextlib.contextmanager
@@ -115,29 +112,3 @@ def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
         for signum in signals:
             with contextlib.suppress(NotImplementedError):
                 loop.remove_signal_handler(signum)
-
-
-@contextlib.contextmanager
-def spotify_gateway(settings: Settings) -> Iterator[SpotifyGateway]:
-    """The web server's gateway: Spotify calls in ``SPOTIFY_WORKERS`` processes (0: threads).
-
-    spotipy's request and JSON work allocates heavily; in threads it holds the GIL and its
-    garbage triggers collections that pause the event loop (``soundsync bench link``). In worker
-    processes neither touches the loop. The workers are started (and import spotipy) before
-    the server takes requests, and are shut down on exit.
-    """
-    if settings.spotify_workers == 0:
-        yield SpotifyGateway(settings)
-        return
-    workers = ProcessPoolExecutor(
-        settings.spotify_workers, mp_context=multiprocessing.get_context("spawn")
-    )
-    try:
-        _start_workers(workers, settings.spotify_workers)
-        yield SpotifyGateway(settings, executor=workers)
-    finally:
-        workers.shutdown(wait=True, cancel_futures=True)
-
-
-def _start_workers(workers: Executor, count: int) -> None:
-    wait([workers.submit(warm_worker) for _ in range(count)])

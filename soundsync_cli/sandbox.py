@@ -17,8 +17,7 @@ import aiohttp
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from bot.bot import SoundSyncBot
-from soundsync_cli.bot_commands import serve_with_pool
+from soundsync_cli.bootstrap import Running, serve
 from soundsync_cli.runtime import open_pool
 from soundsync_core.db.databases import side_database
 from soundsync_core.services.importer import import_profiles
@@ -79,8 +78,8 @@ def sandbox_settings(settings: Settings, fake: FakeDiscord, spotify: FakeSpotify
     })
 
 
-async def run_sandbox(settings: Settings, server: str, *, tour: bool = True) -> AsyncIterator[SoundSyncBot]:
-    """Start the fakes and SoundSync; yields the running bot (after the tour)."""
+async def run_sandbox(settings: Settings, server: str, *, tour: bool = True) -> AsyncIterator[Running]:
+    """Start the fakes and SoundSync; yields what is running (after the tour)."""
     port_base = f"http://127.0.0.1:{settings.port}"
     async with FakeDiscord() as fake, FakeSpotify(redirect_uri=f"{port_base}/callback") as spotify:
         world, users = _seed_discord(fake)
@@ -92,12 +91,12 @@ async def run_sandbox(settings: Settings, server: str, *, tour: bool = True) -> 
                      for i, (name, group) in enumerate(SANDBOX_MEMBERS)]
             await import_profiles(pool, lines)
             await recluster(pool, guild_id=world.guild.id)
-            async for bot in serve_with_pool(local, pool, with_web=True, host="127.0.0.1"):
+            async for running in serve(local, pool, with_web=True, host="127.0.0.1"):
                 print(f"sandbox: fake Discord at {fake.base_url}, fake Spotify at {spotify.url}, "
                       f"web at {port_base}, database {SANDBOX_DATABASE}")
                 if tour:
                     await take_tour(fake, spotify, world)
-                yield bot
+                yield running
 
 
 async def take_tour(fake: FakeDiscord, spotify: FakeSpotify, world: DefaultWorld) -> list[str]:

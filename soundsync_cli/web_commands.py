@@ -4,36 +4,35 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import asyncpg
-from aiohttp import web
 
 from soundsync_bench.linking import format_markdown, run_link_bench
 from soundsync_bench.report import write_section
+from soundsync_cli.bootstrap import (
+    DEFAULT_HOST,
+    check_port_free,
+    serve_web_on_free_port,
+    spotify_gateway,
+    start_web,
+)
 from soundsync_cli.runtime import (
     WEB_GC_THRESHOLDS,
     configure_logging,
     database_url,
     open_pool,
-    spotify_gateway,
     stop_on_signals,
     tune_gc_for_serving,
 )
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services.linking import start_link
 from soundsync_core.settings import Settings
-from web.app import PathOnlyAccessLogger, create_app
+from soundsync_core.sources.spotify_gateway import SpotifyGateway
 
 log = logging.getLogger(__name__)
-# Platforms route $PORT from outside the container: listen on every interface by default.
-DEFAULT_HOST = "0.0.0.0"  # noqa: S104
-StopWeb = Callable[[], Awaitable[None]]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,6 +50,7 @@ def run_web(args: argparse.Namespace, settings: Settings) -> int:
     """Serve until SIGINT/SIGTERM, then finish in-flight requests and close the pool."""
     configure_logging(settings)
     settings.require("spotify_client_id", "soundsync_secret_key")
+    check_port_free(args.host, settings.port)
     with database_url(settings) as url:
         asyncio.run(serve(settings, url, host=args.host))
     return 0
@@ -71,24 +71,14 @@ async def _serve_until(
 ) -> None:
     with spotify_gateway(settings) as gateway:
         async with open_pool(settings, url) as pool:
-            await _serve_app(create_app(settings, pool, gateway=gateway), host, port, stop)
+            await _serve_app(settings, pool, gateway, host, port, stop)
 
 
-async def listen(app: web.Application, host: str, port: int, **options: Any) -> web.AppRunner:
-    """Serve ``app`` on ``host:port`` (0: a free port); the caller cleans the runner up."""
-    runner = web.AppRunner(app, **options)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    log.info("web listening on %s:%d", *runner.addresses[0][:2])
-    return runner
-
-
-async def _serve_app(app: web.Application, host: str, port: int, stop: asyncio.Event) -> None:
-    runner = await listen(app, host, port, access_log_class=PathOnlyAccessLogger)
+async def _serve_app(
+    settings: Settings, pool: asyncpg.Pool, gateway: SpotifyGateway, host: str, port: int,
+    stop: asyncio.Event,
+) -> None:
+    runner = await start_web(settings, pool, gateway, host, port)
     try:
         tune_gc_for_serving(WEB_GC_THRESHOLDS)
         await stop.wait()
@@ -126,27 +116,12 @@ def register_link_bench(benches: argparse._SubParsersAction) -> None:
     cmd.set_defaults(handler=run_link_bench_command)
 
 
-async def _start_web(settings: Settings, pool: asyncpg.Pool) -> tuple[str, StopWeb]:
-    """The web app as `soundsync web` runs it (Spotify workers, GC tuning), on a free port."""
-    with contextlib.ExitStack() as stack:
-        gateway = stack.enter_context(spotify_gateway(settings))
-        runner = await listen(create_app(settings, pool, gateway=gateway), "127.0.0.1", 0, access_log=None)
-        workers = stack.pop_all()
-    tune_gc_for_serving(WEB_GC_THRESHOLDS)
-    host, port = runner.addresses[0][:2]
-
-    async def stop() -> None:
-        await runner.cleanup()
-        workers.close()
-
-    return f"http://{host}:{port}", stop
-
-
 def run_link_bench_command(args: argparse.Namespace, settings: Settings) -> int:
     """Run the bench, print its table, optionally write BENCHMARKS.md."""
     configure_logging(settings)
     with database_url(settings) as url:
-        report = asyncio.run(run_link_bench(settings, url, _start_web, members=args.members))
+        report = asyncio.run(run_link_bench(settings, url, serve_web_on_free_port,
+                                                members=args.members))
     table = format_markdown(report)
     print(table, end="")
     if args.write is not None:

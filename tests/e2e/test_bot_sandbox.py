@@ -27,8 +27,8 @@ async def test_sandbox_links_bob_and_answers_matches_and_tribes(
     settings = load_settings(_env_file=None, port=free_port())
     sandbox = run_sandbox(settings, server_url)
     try:
-        bot = await anext(sandbox)
-        assert bot.is_ready()
+        running = await anext(sandbox)
+        assert running.bot.is_ready()
     finally:
         await sandbox.aclose()
     out = capsys.readouterr().out

@@ -8,7 +8,7 @@ import discord
 import pytest
 import yarl
 
-from soundsync_cli import bot_commands
+from soundsync_cli import bootstrap, bot_commands
 from soundsync_core.settings import ConfigError, load_settings
 
 
@@ -31,7 +31,7 @@ def test_discord_urls_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) ->
                         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
     settings = load_settings(_env_file=None, discord_api_url="http://127.0.0.1:9/api/v10",
                              discord_gateway_url="ws://127.0.0.1:9/gateway")
-    bot_commands.point_discord_py_at(settings)
+    bootstrap.point_discord_py_at(settings)
     assert discord.http.Route.BASE == "http://127.0.0.1:9/api/v10"
     assert yarl.URL("ws://127.0.0.1:9/gateway") == discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
 

@@ -1,0 +1,234 @@
+"""The composition root: every SoundSync process's object graph is built here and only here.
+
+``soundsync bot``, ``web``, ``run``, the sandbox and the benches all start what they need
+through these functions: the pool, the HTTP session, the token vault, the listening sources
+(the one registry that names them), the Spotify gateway and its worker processes, the bot,
+the web app and the scheduler with its weekly refresh. Nothing below this package builds
+any of them; bot/ and web/ receive what they use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import multiprocessing
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import aiohttp
+import asyncpg
+import discord
+import yarl
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.bot import SoundSyncBot
+from bot.dm_sender import DiscordDMSender
+from soundsync_cli.errors import CommandError
+from soundsync_cli.runtime import WEB_GC_THRESHOLDS, tune_gc_for_serving
+from soundsync_core.security.vault import TokenVault
+from soundsync_core.services.export_import import SPOTIFY_EXPORT
+from soundsync_core.services.importer import PROFILE_IMPORT
+from soundsync_core.services.ingestion import refresh_stale_profiles
+from soundsync_core.services.scheduler import WeeklyJobs, start_scheduler
+from soundsync_core.settings import Settings
+from soundsync_core.sources.base import SourceRegistry
+from soundsync_core.sources.spotify_gateway import SpotifyGateway, warm_worker
+from soundsync_core.sources.spotify_source import SpotifySource
+from web.app import PathOnlyAccessLogger, create_app
+
+log = logging.getLogger(__name__)
+# Platforms route $PORT from outside the container: listen on every interface by default.
+DEFAULT_HOST = "0.0.0.0"  # noqa: S104
+
+
+# --- checks that must come before anything slow starts --------------------------------------
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse, in one line, a port another program holds — before the database or workers start."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CommandError(f"port {port} on {host} is already in use: stop the other "
+                                   "program or set PORT") from None
+            raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+# --- the Spotify gateway and the listening sources -------------------------------------------
+
+
+@contextlib.contextmanager
+def spotify_gateway(settings: Settings) -> Iterator[SpotifyGateway]:
+    """The gateway, with Spotify calls in ``SPOTIFY_WORKERS`` processes (0: threads).
+
+    spotipy's request and JSON work allocates heavily; in threads it holds the GIL and its
+    garbage triggers collections that pause the event loop (``soundsync bench link``). In worker
+    processes neither touches the loop. The workers are started (and import spotipy) before
+    the server takes requests, and are shut down on exit.
+    """
+    if settings.spotify_workers == 0:
+        yield SpotifyGateway(settings)
+        return
+    workers = ProcessPoolExecutor(
+        settings.spotify_workers, mp_context=multiprocessing.get_context("spawn")
+    )
+    try:
+        _start_workers(workers, settings.spotify_workers)
+        yield SpotifyGateway(settings, executor=workers)
+    finally:
+        workers.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_workers(workers: Executor, count: int) -> None:
+    wait([workers.submit(warm_worker) for _ in range(count)])
+
+
+def build_sources(pool: asyncpg.Pool, gateway: SpotifyGateway | None) -> SourceRegistry:
+    """Every listening source this process knows: one line each."""
+    sources = SourceRegistry([SPOTIFY_EXPORT, PROFILE_IMPORT])
+    if gateway is not None:
+        sources.add(SpotifySource(pool, gateway))
+    return sources
+
+
+def vault_of(settings: Settings) -> TokenVault | None:
+    """The token vault, or None when ``SOUNDSYNC_SECRET_KEY`` is unset (nothing is stored then)."""
+    key = settings.soundsync_secret_key
+    return TokenVault(key) if key else None
+
+
+# --- the web app -----------------------------------------------------------------------------
+
+
+async def listen(app: web.Application, host: str, port: int, **options: Any) -> web.AppRunner:
+    """Serve ``app`` on ``host:port`` (0: a free port); the caller cleans the runner up."""
+    runner = web.AppRunner(app, **options)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    log.info("web listening on %s:%d", *runner.addresses[0][:2])
+    return runner
+
+
+async def start_web(
+    settings: Settings, pool: asyncpg.Pool, gateway: SpotifyGateway, host: str, port: int,
+    **options: Any,
+) -> web.AppRunner:
+    """The web app as every command serves it (access log without query strings by default)."""
+    options.setdefault("access_log_class", PathOnlyAccessLogger)
+    return await listen(create_app(settings, pool, gateway=gateway), host, port, **options)
+
+
+async def serve_web_on_free_port(
+    settings: Settings, pool: asyncpg.Pool
+) -> tuple[str, Callable[[], Awaitable[None]]]:
+    """The web app as ``soundsync web`` runs it (Spotify workers, GC tuning), on a free port.
+
+    Returns its base URL and the coroutine function that stops it and its workers.
+    """
+    with contextlib.ExitStack() as stack:
+        gateway = stack.enter_context(spotify_gateway(settings))
+        runner = await start_web(settings, pool, gateway, "127.0.0.1", 0, access_log=None)
+        workers = stack.pop_all()
+    tune_gc_for_serving(WEB_GC_THRESHOLDS)
+    host, port = runner.addresses[0][:2]
+
+    async def stop() -> None:
+        await runner.cleanup()
+        workers.close()
+
+    return f"http://{host}:{port}", stop
+
+
+# --- the bot and the scheduler ---------------------------------------------------------------
+
+
+def point_discord_py_at(settings: Settings) -> None:
+    """Every external URL is a setting: discord.py's REST base and gateway are process-wide."""
+    discord.http.Route.BASE = str(settings.discord_api_url).rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+@dataclass
+class Running:
+    """What a serving process built, for the sandbox and the tests to drive."""
+
+    bot: SoundSyncBot
+    sources: SourceRegistry
+    jobs: WeeklyJobs
+    scheduler: AsyncIOScheduler
+
+
+def weekly_jobs(
+    pool: asyncpg.Pool, settings: Settings, bot: SoundSyncBot, sources: SourceRegistry,
+    vault: TokenVault | None,
+) -> WeeklyJobs:
+    """The scheduled work: the refresh of every refreshable source, then the recluster; digests."""
+    refresh = None
+    if vault is None:
+        log.warning("SOUNDSYNC_SECRET_KEY is unset: stored logins cannot be read, so the weekly "
+                    "refresh fetches nothing (reclusters still run)")
+    elif sources.refreshed():
+        refresh = partial(refresh_stale_profiles, pool, sources, vault)
+    return WeeklyJobs(pool, settings, DiscordDMSender(bot), refresh=refresh)
+
+
+async def serve(
+    settings: Settings, pool: asyncpg.Pool, *, with_web: bool, host: str = DEFAULT_HOST
+) -> AsyncIterator[Running]:
+    """Start the bot (and the web app), then the scheduler; yields once everything is up."""
+    assert settings.discord_token is not None  # checked by the commands
+    point_discord_py_at(settings)
+    vault = vault_of(settings)
+    async with aiohttp.ClientSession() as session, contextlib.AsyncExitStack() as stack:
+        # Spotify needs its app credentials; without them the bot serves the other sources.
+        gateway = (stack.enter_context(spotify_gateway(settings))
+                   if settings.spotify_client_id else None)
+        sources = build_sources(pool, gateway)
+        log.info("listening sources: %s", ", ".join(s.label for s in sources))
+        bot = SoundSyncBot(pool=pool, settings=settings, session=session, vault=vault)
+        await stack.enter_async_context(bot)
+        task = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
+        stack.push_async_callback(_stop_bot, bot, task)
+        await _ready(bot, task)
+        if with_web:
+            if gateway is None:
+                settings.require("spotify_client_id")
+            runner = await start_web(settings, pool, gateway, host, settings.port)
+            stack.push_async_callback(runner.cleanup)
+        jobs = weekly_jobs(pool, settings, bot, sources, vault)
+        scheduler = await start_scheduler(jobs, settings)
+        stack.push_async_callback(jobs.stop, scheduler)
+        log.info("SoundSync is up (%s)", "bot + web + scheduler" if with_web else "bot + scheduler")
+        tune_gc_for_serving()
+        yield Running(bot, sources, jobs, scheduler)
+
+
+async def _ready(bot: SoundSyncBot, task: asyncio.Task[None]) -> None:
+    ready = asyncio.ensure_future(bot.wait_until_ready())
+    await asyncio.wait({ready, task}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        ready.cancel()
+        task.result()  # re-raise why the bot stopped (bad token, Discord unreachable)
+        raise RuntimeError("the bot stopped before it was ready")
+
+
+async def _stop_bot(bot: SoundSyncBot, task: asyncio.Task[None]) -> None:
+    await bot.close()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
