@@ -11,8 +11,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.defer_first import deferred_ephemeral
 from bot.errors import handle_error
-from bot.views import HiAnswerButton
+from bot.views import HiAnswerButton, pooled_hi_answer_button
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services import members
 from soundsync_core.settings import Settings
@@ -20,13 +21,6 @@ from soundsync_core.settings import Settings
 log = logging.getLogger(__name__)
 # Remembered (guild, member) pairs per process; cleared when full (a re-check is all it costs).
 PRESENCE_CACHE_LIMIT = 200_000
-# Key in a command's ``extras``: the tree defers it (value: ephemeral?) before anything else.
-DEFER_FIRST = "soundsync_defer_first"
-
-
-def defer_first(*, ephemeral: bool = True) -> dict[str, Any]:
-    """``extras`` for a command whose answer is always a followup (see :class:`SoundSyncTree`)."""
-    return {DEFER_FIRST: ephemeral}
 
 EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.linking",
@@ -47,7 +41,7 @@ class SoundSyncTree(app_commands.CommandTree["SoundSyncBot"]):
     Without the privileged members intent, command use is how SoundSync learns who is where.
     A linked member already recorded in a guild is remembered in this process.
 
-    Commands marked with :func:`defer_first` are acknowledged ("thinking…") before that check:
+    Commands marked with :func:`bot.defer_first.defer_first` are acknowledged ("thinking…") before that check:
     under load the check waits for a pooled connection behind other commands' queries, and
     Discord's 3-second deadline (and the member's patience) should not wait with it.
     """
@@ -57,9 +51,9 @@ class SoundSyncTree(app_commands.CommandTree["SoundSyncBot"]):
         self._recorded: set[tuple[int, int]] = set()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        command = interaction.command
-        if command is not None and DEFER_FIRST in command.extras:
-            await interaction.response.defer(ephemeral=command.extras[DEFER_FIRST], thinking=True)
+        ephemeral = deferred_ephemeral(interaction.command)
+        if ephemeral is not None:
+            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         if interaction.guild_id is None:
             return True
         key = (interaction.guild_id, interaction.user.id)
@@ -103,18 +97,20 @@ class SoundSyncBot(commands.Bot):
         self.session = session
         # None when SOUNDSYNC_SECRET_KEY is unset: /link then says linking is not configured.
         self.vault = vault
+        # The say-hi Accept/Decline buttons this bot registers and sends, answering with its pool.
+        self.hi_answers: type[HiAnswerButton] = pooled_hi_answer_button(pool)
 
     async def setup_hook(self) -> None:
         self.tree.error(self._on_tree_error)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.add_dynamic_items(HiAnswerButton)
+        self.add_dynamic_items(self.hi_answers)
         await self.tree.sync()
 
     async def _on_tree_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        await handle_error(self, interaction, error)
+        await handle_error(interaction, error)
 
     async def on_ready(self) -> None:
         log.info("SoundSync bot ready as %s in %d guild(s)", self.user, len(self.guilds))

@@ -8,7 +8,6 @@ logged with its context and the member gets a generic apology (never a traceback
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -20,9 +19,6 @@ from soundsync_core.services.members import MemberError
 from soundsync_core.services.recluster import NothingToClusterError, ReclusterBusyError
 from soundsync_core.settings import ConfigError
 from soundsync_core.sources.spotify_export import ExportFormatError
-
-if TYPE_CHECKING:
-    from bot.bot import SoundSyncBot
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +67,7 @@ async def tell(interaction: discord.Interaction, text: str) -> None:
         log.warning("could not tell user %s about an error", interaction.user.id, exc_info=True)
 
 
-async def handle_error(
-    bot: SoundSyncBot, interaction: discord.Interaction, error: Exception
-) -> None:
+async def handle_error(interaction: discord.Interaction, error: Exception) -> None:
     """Show the member what went wrong; log the unexpected with who/where/what."""
     text = explain(error)
     expected = text is not None
@@ -86,4 +80,4 @@ async def handle_error(
         text = "Something went wrong on our side. It has been logged; please try again later."
     await tell(interaction, text)
     # Observers (tests, metrics) learn about every failure and whether it was expected.
-    bot.dispatch(ERROR_EVENT, interaction, error, expected)
+    interaction.client.dispatch(ERROR_EVENT, interaction, error, expected)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
+import asyncpg
 import discord
 
 from bot import render
@@ -14,18 +15,14 @@ from bot.errors import BotRefusal, handle_error, tell
 from soundsync_core.services import connections
 from soundsync_core.services.matches import Match
 
-if TYPE_CHECKING:
-    from bot.bot import SoundSyncBot
-
 log = logging.getLogger(__name__)
 
 
 class OwnedView(discord.ui.View):
     """Buttons only the member who asked may press; failures go through the bot's error handler."""
 
-    def __init__(self, bot: SoundSyncBot, owner_id: int, *, timeout: float = 600) -> None:
+    def __init__(self, owner_id: int, *, timeout: float = 600) -> None:
         super().__init__(timeout=timeout)
-        self.bot = bot
         self.owner_id = owner_id
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -37,7 +34,7 @@ class OwnedView(discord.ui.View):
     async def on_error(
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
     ) -> None:
-        await handle_error(self.bot, interaction, error)
+        await handle_error(interaction, error)
 
 
 class ConfirmView(OwnedView):
@@ -45,13 +42,12 @@ class ConfirmView(OwnedView):
 
     def __init__(
         self,
-        bot: SoundSyncBot,
         owner_id: int,
         on_confirm: Callable[[], Awaitable[str]],
         *,
         confirm_label: str = "Confirm",
     ) -> None:
-        super().__init__(bot, owner_id, timeout=120)
+        super().__init__(owner_id, timeout=120)
         self.on_confirm = on_confirm
         self.confirm.label = confirm_label
 
@@ -71,9 +67,16 @@ class MatchPager(OwnedView):
     """One match per page with Prev/Next, Say hi, Already friends and Not interested."""
 
     def __init__(
-        self, bot: SoundSyncBot, owner_id: int, matches: list[Match], guild_id: int | None
+        self,
+        pool: asyncpg.Pool,
+        hi_answers: type[HiAnswerButton],
+        owner_id: int,
+        matches: list[Match],
+        guild_id: int | None,
     ) -> None:
-        super().__init__(bot, owner_id)
+        super().__init__(owner_id)
+        self.pool = pool
+        self.hi_answers = hi_answers
         self.matches = matches
         self.guild_id = guild_id
         self.index = 0
@@ -124,14 +127,15 @@ class MatchPager(OwnedView):
     async def say_hi(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
         match = self.current
         await connections.say_hi(
-            self.bot.pool, self.owner_id, match.user_id, guild_id=self.guild_id,
+            self.pool, self.owner_id, match.user_id, guild_id=self.guild_id,
             score=match.score, from_handle=interaction.user.name,
         )
         try:
-            await send_hi_request(self.bot, match.user_id, interaction.user.display_name, match.score,
-                                  self.owner_id)
+            await self.hi_answers.send_request(
+                interaction.client, match.user_id, interaction.user.display_name, match.score, self.owner_id
+            )
         except discord.Forbidden:
-            await connections.cancel_hi(self.bot.pool, self.owner_id, match.user_id)
+            await connections.cancel_hi(self.pool, self.owner_id, match.user_id)
             raise BotRefusal(
                 f"{match.display_name} does not accept DMs from this bot, so your hi was not delivered."
             ) from None
@@ -150,27 +154,22 @@ class MatchPager(OwnedView):
 
     async def _exclude(self, interaction: discord.Interaction, reason: str) -> None:
         match = self.current
-        await connections.exclude(self.bot.pool, self.owner_id, match.user_id, reason)
+        await connections.exclude(self.pool, self.owner_id, match.user_id, reason)
         self.matches.pop(self.index)
         await self._show(interaction, f"{match.display_name} won't appear in your matches again.")
 
 
-async def send_hi_request(
-    bot: SoundSyncBot, to_user: int, from_name: str, score: float | None, from_user: int
-) -> None:
-    """DM ``to_user`` the request with Accept / Decline (raises Forbidden when DMs are closed)."""
-    channel = await bot.create_dm(discord.Object(to_user))
-    view = discord.ui.View(timeout=None)
-    view.add_item(HiAnswerButton("accept", from_user))
-    view.add_item(HiAnswerButton("decline", from_user))
-    await channel.send(render.hi_request_text(from_name, score), view=view)
+HI_ANSWER_TEMPLATE = r"hi:(?P<answer>accept|decline):(?P<from_user>[0-9]+)"
 
 
-class HiAnswerButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"hi:(?P<answer>accept|decline):(?P<from_user>[0-9]+)",
-):
-    """Accept / Decline under a say-hi DM; works after a restart (state is in the custom id)."""
+class HiAnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=HI_ANSWER_TEMPLATE):
+    """Accept / Decline under a say-hi DM; works after a restart (state is in the custom id).
+
+    Only the subclass made by :func:`pooled_hi_answer_button` is sent and registered: it knows
+    the pool to answer with.
+    """
+
+    pool: ClassVar[asyncpg.Pool]
 
     def __init__(self, answer: str, from_user: int) -> None:
         accept = answer == "accept"
@@ -188,17 +187,27 @@ class HiAnswerButton(
     ) -> HiAnswerButton:
         return cls(match["answer"], int(match["from_user"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        bot: SoundSyncBot = interaction.client  # type: ignore[assignment]
-        try:
-            await self._answer(bot, interaction)
-        except Exception as error:
-            await handle_error(bot, interaction, error)
+    @classmethod
+    async def send_request(
+        cls, client: discord.Client, to_user: int, from_name: str, score: float | None, from_user: int
+    ) -> None:
+        """DM ``to_user`` the request with Accept / Decline (raises Forbidden when DMs are closed)."""
+        channel = await client.create_dm(discord.Object(to_user))
+        view = discord.ui.View(timeout=None)
+        view.add_item(cls("accept", from_user))
+        view.add_item(cls("decline", from_user))
+        await channel.send(render.hi_request_text(from_name, score), view=view)
 
-    async def _answer(self, bot: SoundSyncBot, interaction: discord.Interaction) -> None:
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self._answer(interaction)
+        except Exception as error:
+            await handle_error(interaction, error)
+
+    async def _answer(self, interaction: discord.Interaction) -> None:
         accept = self.answer == "accept"
         request = await connections.answer_hi(
-            bot.pool, self.from_user, interaction.user.id, accept=accept, to_handle=interaction.user.name
+            self.pool, self.from_user, interaction.user.id, accept=accept, to_handle=interaction.user.name
         )
         if not accept:
             await interaction.response.edit_message(
@@ -210,10 +219,24 @@ class HiAnswerButton(
             view=None,
         )
         try:
-            channel = await bot.create_dm(discord.Object(self.from_user))
+            channel = await interaction.client.create_dm(discord.Object(self.from_user))
             await channel.send(
                 f"**{interaction.user.display_name}** accepted your hi! "
                 f"Their Discord handle is **@{request.to_handle}**."
             )
         except discord.Forbidden:
             log.info("member %s accepted but the requester's DMs are closed", interaction.user.id)
+
+
+def pooled_hi_answer_button(pool: asyncpg.Pool) -> type[HiAnswerButton]:
+    """The Accept / Decline button class one bot registers and sends, answering with ``pool``.
+
+    discord.py rebuilds a dynamic item from its class alone (``from_custom_id``), and sending
+    one registers its class again, so the pool has to live on the class.
+    """
+
+    class PooledHiAnswerButton(HiAnswerButton, template=HI_ANSWER_TEMPLATE):
+        pass
+
+    PooledHiAnswerButton.pool = pool
+    return PooledHiAnswerButton

@@ -9,7 +9,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.bot import SoundSyncBot, defer_first
+from bot.bot import SoundSyncBot
+from bot.defer_first import defer_first
 from bot.errors import BotRefusal
 from bot.views import ConfirmView
 from soundsync_core.services import linking, members, notifications
@@ -77,7 +78,7 @@ class Linking(commands.Cog):
                 return "Done: every piece of your SoundSync data has been deleted. Bye for now!"
             return "SoundSync had nothing stored about you — there was nothing to delete."
 
-        view = ConfirmView(self.bot, user_id, delete_everything, confirm_label="Delete everything")
+        view = ConfirmView(user_id, delete_everything, confirm_label="Delete everything")
         await interaction.response.send_message(UNLINK_WARNING, view=view, ephemeral=True)
 
     async def on_link_event(self, event: LinkEvent) -> None:

@@ -8,7 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.bot import SoundSyncBot, defer_first
+from bot.bot import SoundSyncBot
+from bot.defer_first import defer_first
 from bot.errors import BotRefusal
 from bot.views import MatchPager
 from soundsync_core.services.matches import matches_for
@@ -39,7 +40,9 @@ class Matches(commands.Cog):
                 ephemeral=True,
             )
             return
-        pager = MatchPager(self.bot, interaction.user.id, list(found.matches), guild_id)
+        pager = MatchPager(
+            self.bot.pool, self.bot.hi_answers, interaction.user.id, list(found.matches), guild_id
+        )
         await interaction.followup.send(embed=pager.page(), view=pager, ephemeral=True, wait=True)
 
 

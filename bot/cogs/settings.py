@@ -9,7 +9,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.bot import SoundSyncBot, defer_first
+from bot.bot import SoundSyncBot
+from bot.defer_first import defer_first
 from soundsync_core.services import members
 
 
