@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot import render
 from bot.bot import SoundSyncBot
+from bot.defer_first import defer_first
 from soundsync_core.services import members
 from soundsync_core.services.recluster import recluster
 
@@ -57,13 +58,14 @@ class Admin(commands.Cog):
     def __init__(self, bot: SoundSyncBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="recluster", description="Rebuild this server's tribes and matches now")
+    @app_commands.command(
+        name="recluster", description="Rebuild this server's tribes and matches now", extras=defer_first()
+    )
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.checks.has_permissions(manage_guild=True)
     @app_commands.checks.cooldown(1, RECLUSTER_COOLDOWN_SECONDS, key=lambda i: i.guild_id)
     async def recluster(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         await interaction.edit_original_response(content="⏳ Reclustering — starting…")
         progress = Progress(asyncio.get_running_loop())
         pump = asyncio.create_task(_pump(interaction, progress))
@@ -75,18 +77,22 @@ class Admin(commands.Cog):
                 await pump
         await interaction.edit_original_response(content=f"✅ Recluster finished: {summary.text()}")
 
-    @app_commands.command(name="soundsync-stats", description="Linked members, last recluster, Spotify mode")
+    @app_commands.command(
+        name="soundsync-stats", description="Linked members, last recluster, Spotify mode",
+        extras=defer_first(),
+    )
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.checks.has_permissions(manage_guild=True)
     async def stats(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         assert interaction.guild_id is not None  # guild_only
         found = await members.community_stats(self.bot.pool, interaction.guild_id)
         await interaction.followup.send(embed=render.stats_embed(_guild_name(interaction), found),
                                         ephemeral=True)
 
-    @app_commands.command(name="digest-channel", description="Where the weekly digest is posted")
+    @app_commands.command(
+        name="digest-channel", description="Where the weekly digest is posted", extras=defer_first()
+    )
     @app_commands.describe(channel="The channel (leave empty to stop posting the digest)")
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
@@ -94,7 +100,6 @@ class Admin(commands.Cog):
     async def digest_channel(
         self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         assert interaction.guild_id is not None  # guild_only
         await members.set_digest_channel(
             self.bot.pool, interaction.guild_id, _guild_name(interaction), channel.id if channel else None

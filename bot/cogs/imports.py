@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot import render
 from bot.bot import SoundSyncBot
+from bot.defer_first import defer_first
 from bot.errors import BotRefusal
 from soundsync_core.services.export_import import ExportImportSummary, import_spotify_export
 from soundsync_core.sources.spotify_export import check_export_size
@@ -53,7 +54,8 @@ class Imports(commands.Cog):
         self.bot = bot
 
     @app_commands.command(
-        name="import-history", description="Use your Spotify data export (ZIP or JSON) as a listening source"
+        name="import-history", description="Use your Spotify data export (ZIP or JSON) as a listening source",
+        extras=defer_first(),
     )
     @app_commands.describe(
         file="my_spotify_data.zip from Spotify's privacy settings, or a StreamingHistory JSON file"
@@ -61,7 +63,6 @@ class Imports(commands.Cog):
     # Each import parses up to hundreds of MB of JSON: a member cannot queue them up.
     @app_commands.checks.cooldown(3, 60.0, key=lambda interaction: interaction.user.id)
     async def import_history(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         check_export_size(file.size)  # before downloading anything
         summary = await import_spotify_export(
             self.bot.pool, interaction.user.id, await _download(file), filename=file.filename,

@@ -31,9 +31,10 @@ async def test_recluster_is_refused_to_a_member_without_manage_server(sync: Runn
     stored = next(c for c in sync.fake.commands.global_commands if c["name"] == "recluster")
     assert stored["default_member_permissions"] == str(1 << 5)  # MANAGE_GUILD
     interaction = await sync.command(sync.world.member, "recluster")
-    answer = await interaction.response()
-    assert answer.type == 4
-    assert "Manage Server permission" in answer.data["content"]
+    assert (await interaction.response()).type == 5  # deferred before any check
+    answer = await interaction.next_followup()
+    assert "Manage Server permission" in answer.content
+    assert answer.ephemeral
     assert (await sync.next_failure()).expected
     assert await sync.pool.fetchval("SELECT count(*) FROM cluster_runs") == 0
 

@@ -9,6 +9,7 @@ import asyncpg
 from discord import app_commands
 
 from bot.bot import EXTENSIONS, SoundSyncBot
+from bot.defer_first import deferred_ephemeral
 from soundsync_core.settings import load_settings
 
 
@@ -37,5 +38,7 @@ def _check_tree(bot: SoundSyncBot) -> None:
         assert payload["name"] == payload["name"].lower()
         assert 1 <= len(payload["description"]) <= 100
     names = {c.name for c in commands}
+    # Acknowledged before the tree's database check; /unlink answers at once with its Confirm button.
+    assert {c.name for c in commands if deferred_ephemeral(c) is None} == {"unlink"}
     assert {"link", "unlink", "profile", "matches", "compare", "tribes", "settings",
             "recluster", "soundsync-stats", "digest-channel", "Compare taste"} <= names
