@@ -1,8 +1,8 @@
 """One place that turns any command or button failure into an answer the member can read.
 
-Core errors written for members (``MemberError`` and the services' own refusals) are shown as
-they are; permission, cooldown and guild-only refusals get a plain sentence; anything else is
-logged with its context and the member gets a generic apology (never a traceback or an id).
+Errors written for members (every :class:`MemberFacingError`, the bot's own refusals included)
+show their ``member_message``; permission, cooldown and guild-only refusals get a plain sentence;
+anything else is logged with its context and the member gets a generic apology (never a traceback or an id).
 """
 
 from __future__ import annotations
@@ -12,35 +12,25 @@ import logging
 import discord
 from discord import app_commands
 
-from soundsync_core.security.states import StateError
-from soundsync_core.services.community_views import NoLiveRunError
-from soundsync_core.services.matches import MatchLookupError
-from soundsync_core.services.members import MemberError
-from soundsync_core.services.recluster import NothingToClusterError, ReclusterBusyError
+from soundsync_core.errors import MemberFacingError
 from soundsync_core.settings import ConfigError
-from soundsync_core.sources.spotify_export import ExportFormatError
 
 log = logging.getLogger(__name__)
 
-# Their messages are written for people: safe to show word for word.
-SAFE_ERRORS: tuple[type[Exception], ...] = (
-    MemberError, MatchLookupError, NoLiveRunError, ReclusterBusyError, NothingToClusterError,
-    StateError, ExportFormatError,
-)
 ERROR_EVENT = "soundsync_error"
 # discord.py's permission names → what Discord's settings screens call them.
 PERMISSION_NAMES = {"manage_guild": "Manage Server"}
 
 
-class BotRefusal(app_commands.AppCommandError):
-    """A refusal raised by the bot itself; its message is safe to show."""
+class BotRefusal(MemberFacingError, app_commands.AppCommandError):  # noqa: N818 (the cogs' word)
+    """A refusal raised by the bot itself, worded for the member."""
 
 
 def explain(error: Exception) -> str | None:
     """The sentence to show for an expected error, or None when the error is a bug."""
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-    if isinstance(original, (*SAFE_ERRORS, BotRefusal)):
-        return str(original)
+    if isinstance(original, MemberFacingError):
+        return original.member_message
     if isinstance(original, ConfigError):
         return "This bot is not fully configured yet; please tell a server admin."
     if isinstance(original, app_commands.MissingPermissions):

@@ -9,12 +9,13 @@ from datetime import timedelta
 
 import asyncpg
 
+from soundsync_core.errors import MemberFacingError
 from soundsync_core.security.vault import TokenVault
 
 STATE_LIFETIME = timedelta(minutes=10)
 
 
-class StateError(Exception):
+class StateError(MemberFacingError):
     """The state is missing, unknown (or tampered with), expired or already used."""
 
     def __init__(self, reason: str) -> None:

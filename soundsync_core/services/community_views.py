@@ -7,14 +7,18 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from soundsync_core.errors import MemberFacingError
 from soundsync_core.repositories import match_store, runs
 
 
-class NoLiveRunError(Exception):
+class NoLiveRunError(MemberFacingError):
     """No recluster has covered that guild yet."""
 
     def __init__(self, guild_id: int) -> None:
-        super().__init__(f"guild {guild_id} has no recluster yet — run `soundsync recluster`")
+        super().__init__(
+            "This server has had no recluster yet — an admin can start one with /recluster.",
+            detail=f"guild {guild_id} has no recluster yet — run `soundsync recluster`",
+        )
 
 
 @dataclass(frozen=True)

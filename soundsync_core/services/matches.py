@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from soundsync_core.errors import MemberFacingError
 from soundsync_core.repositories import match_store, runs
 from soundsync_core.repositories.profiles import load_profiles
 from soundsync_core.services.late_joiner import nearest_tribes, score_late_joiner
@@ -18,7 +19,7 @@ from soundsync_core.taste.calibration import Calibration
 LIVE_CANDIDATE_LIMIT = 3000
 
 
-class MatchLookupError(Exception):
+class MatchLookupError(MemberFacingError):
     """The member cannot get matches in that scope; the message says why, plainly."""
 
 
@@ -73,12 +74,20 @@ async def _check_member(
         user_id, guild_id, scope,
     )
     if row is None or not row["has_profile"]:
-        raise MatchLookupError(f"member {user_id} has no listening profile yet — link a source")
+        raise MatchLookupError(
+            "You have no listening profile yet — link a source with /link first.",
+            detail=f"member {user_id} has no listening profile yet — link a source",
+        )
     if guild_id is not None and not row["in_guild"]:
-        raise MatchLookupError(f"member {user_id} is not in guild {guild_id}")
+        raise MatchLookupError(
+            "SoundSync does not know you as a member of this server yet.",
+            detail=f"member {user_id} is not in guild {guild_id}",
+        )
     if guild_id is None and row["visibility"] != "global":
         raise MatchLookupError(
-            "global matches are only for members whose visibility is 'global' (see /settings)"
+            "Global matches are only for members whose visibility is 'global' (see /settings).",
+            detail=f"member {user_id}: global matches are only for members whose visibility is "
+                   "'global' (see /settings)",
         )
     return row["run_id"], row["in_run"]
 

@@ -12,6 +12,7 @@ from typing import Literal
 
 import asyncpg
 
+from soundsync_core.errors import MemberFacingError
 from soundsync_core.repositories import app_state, match_store, runs
 from soundsync_core.services import digest
 
@@ -21,7 +22,7 @@ VISIBILITIES: tuple[str, ...] = ("server", "global", "hidden")
 SPOTIFY_APP_MODE = "spotify.app_mode"
 
 
-class MemberError(Exception):
+class MemberError(MemberFacingError):
     """A member-facing refusal; the message is plain language and safe to show."""
 
 

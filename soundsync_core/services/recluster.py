@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from soundsync_core.errors import MemberFacingError
 from soundsync_core.repositories import match_store, runs
 from soundsync_core.repositories.community import load_community
 from soundsync_core.services.run_compute import RunResult, compute_run
@@ -27,15 +28,21 @@ ProgressCallback = Callable[[str, int, int], None]
 MATCHES_PER_MEMBER = 20
 
 
-class ReclusterBusyError(Exception):
+class ReclusterBusyError(MemberFacingError):
     """Another recluster holds the lock (in this process or another one)."""
 
     def __init__(self) -> None:
         super().__init__("a recluster is already running; try again when it has finished")
 
 
-class NothingToClusterError(Exception):
+class NothingToClusterError(MemberFacingError):
     """No member in the requested scope has a profile yet."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(
+            "Nobody here has a taste profile yet — members can add one with /link or /import-history.",
+            detail=f"no member of {scope} has a profile yet",
+        )
 
 
 @dataclass(frozen=True)
@@ -100,7 +107,7 @@ async def _run_locked(
     community = await load_community(conn, guild_id)
     if not community.profiles:
         scope = f"guild {guild_id}" if guild_id else "the community"
-        raise NothingToClusterError(f"no member of {scope} has a profile yet")
+        raise NothingToClusterError(scope)
     report("loading", 1, 1)
     stages["load"] = time.monotonic() - mark
     params = {"seed": seed, "matches_per_member": matches_per_member}

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from soundsync_core.errors import MemberFacingError
+
 # Discord lets bots receive attachments of 25 MB or more depending on the server's boost level;
 # 25 MB holds a typical extended history ZIP (≈ 10:1 compressed JSON).
 MAX_EXPORT_BYTES = 25 * 1024 * 1024
@@ -49,7 +51,7 @@ _FILES_WANTED = (
 )
 
 
-class ExportFormatError(ValueError):
+class ExportFormatError(MemberFacingError, ValueError):
     """The upload is not a usable Spotify export; the message says what to do (safe to show)."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -73,6 +74,22 @@ async def test_hidden_excluded_and_other_guild_members_never_appear(pool: asyncp
     assert shown.isdisjoint({1000, 1001, 1002, 1003, 5000})
     with pytest.raises(MatchLookupError, match="not in guild"):
         await matches_for(pool, 5000, GUILD)
+
+
+@pytest.mark.parametrize(
+    ("user_id", "guild_id", "operator_words"),
+    [(5000, GUILD, "not in guild"), (4242, GUILD, "no listening profile"), (1000, None, "visibility")],
+)
+async def test_match_refusals_name_ids_for_the_operator_only(
+    pool: asyncpg.Pool, user_id: int, guild_id: int | None, operator_words: str
+) -> None:
+    await _seed(pool)
+    await import_profiles(pool, [member_line(5000, "metal", [2], random.Random(1))])
+    with pytest.raises(MatchLookupError) as caught:
+        await matches_for(pool, user_id, guild_id)
+    assert f"member {user_id}" in str(caught.value)
+    assert operator_words in str(caught.value)
+    assert not re.search(r"[0-9]|soundsync ", caught.value.member_message)
 
 
 async def test_member_who_joined_after_the_run_is_scored_live(pool: asyncpg.Pool) -> None:

@@ -5,12 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import discord
+import pytest
 
 from bot import render
-from bot.errors import explain
+from bot.errors import BotRefusal, explain
+from soundsync_core.errors import MemberFacingError
+from soundsync_core.security.states import StateError
+from soundsync_core.services.community_views import NoLiveRunError
+from soundsync_core.services.connections import ConnectionRequestError
 from soundsync_core.services.matches import Match, MatchLookupError
-from soundsync_core.services.member_views import ProfileView
-from soundsync_core.services.members import CommunityStats, NotLinkedError
+from soundsync_core.services.member_views import ProfileUnavailableError, ProfileView
+from soundsync_core.services.members import CommunityStats, MemberError, NotLinkedError
+from soundsync_core.services.recluster import NothingToClusterError, ReclusterBusyError
+from soundsync_core.sources.spotify_export import ExportFormatError
+
+SNOWFLAKE = 912345678901234567
 
 
 def reasons(n: int) -> dict:
@@ -72,6 +81,28 @@ def test_link_text_warns_only_in_development_mode() -> None:
 
 
 def test_core_refusals_are_shown_and_bugs_are_not() -> None:
-    assert explain(NotLinkedError()) == str(NotLinkedError())
-    assert explain(MatchLookupError("no profile")) == "no profile"
+    assert explain(NotLinkedError()) == NotLinkedError().member_message
+    refusal = MatchLookupError("You have no profile yet.", detail="member 7 has no profile")
+    assert explain(refusal) == "You have no profile yet."
+    assert explain(BotRefusal("Not here.")) == "Not here."
     assert explain(KeyError("secret internals")) is None
+
+
+@pytest.mark.parametrize(
+    "error", [NoLiveRunError(SNOWFLAKE), NothingToClusterError(f"guild {SNOWFLAKE}")]
+)
+def test_members_never_see_ids_or_cli_commands_the_operator_does(error: MemberFacingError) -> None:
+    assert str(SNOWFLAKE) in str(error)
+    shown = explain(error)
+    assert shown is not None
+    assert str(SNOWFLAKE) not in shown
+    assert "soundsync " not in shown
+
+
+def test_every_error_a_member_may_see_is_member_facing() -> None:
+    shown_to_members = (
+        MemberError, NotLinkedError, ProfileUnavailableError, ConnectionRequestError, MatchLookupError,
+        NoLiveRunError, ReclusterBusyError, NothingToClusterError, StateError, ExportFormatError,
+        BotRefusal,
+    )
+    assert [e.__name__ for e in shown_to_members if not issubclass(e, MemberFacingError)] == []
