@@ -6,6 +6,8 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 
+from soundsync_core.repositories import accounts
+from soundsync_core.services import linking
 from soundsync_core.services.linking import LinkResult
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -59,8 +61,8 @@ class Metrics:
     def record_link(self, result: LinkResult) -> None:
         """Count one callback's outcome (and the ingest and Spotify errors it involved)."""
         self.links[result.outcome] += 1
-        ingest = {"linked": "ingested", "pending": "deferred",
-                  "not_allowlisted": "refused"}.get(result.outcome)
+        ingest = {linking.LINKED: "ingested", linking.PENDING: "deferred",
+                  accounts.NOT_ALLOWLISTED: "refused"}.get(result.outcome)
         if ingest is not None:
             self.ingests[ingest] += 1
         for status in result.spotify_errors:

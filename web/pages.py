@@ -6,6 +6,7 @@ from html import escape
 
 from aiohttp import web
 
+from soundsync_core.repositories import accounts
 from soundsync_core.services import linking
 from soundsync_core.services.linking import LinkResult
 
@@ -80,7 +81,7 @@ def link_result(result: LinkResult) -> web.Response:
         return page("You cancelled",
                     "<p>You cancelled on Spotify, so nothing was linked and nothing was saved."
                     f"</p><p>Changed your mind? {RELINK}</p>")
-    if outcome == linking.NOT_ALLOWLISTED:
+    if outcome == accounts.NOT_ALLOWLISTED:
         return _simple("Spotify refused access", result.message, 403)
     if outcome == linking.EXCHANGE_FAILED:
         return _simple("Spotify did not answer",

@@ -13,6 +13,7 @@ from bot.bot import SoundSyncBot
 from bot.defer_first import defer_first
 from bot.errors import BotRefusal
 from bot.views import ConfirmView
+from soundsync_core.repositories import accounts
 from soundsync_core.services import linking, members, notifications
 from soundsync_core.services.notifications import LinkEvent, LinkListener
 
@@ -22,7 +23,7 @@ LINK_EVENT_TEXT = {
     notifications.LINKED: "Your Spotify account is linked! Try /profile and /matches.",
     notifications.LINK_EXPIRED: "Spotify no longer accepts SoundSync's access to your account. "
                                 "Use /link again to keep your matches fresh.",
-    notifications.NOT_ALLOWLISTED: "Spotify refused the link: this bot's Spotify app is in "
+    accounts.NOT_ALLOWLISTED: "Spotify refused the link: this bot's Spotify app is in "
                                    "development mode (5 allowlisted users). Ask the bot owner "
                                    "to add you, then /link again — or upload your Spotify "
                                    "data export with /import-history.",

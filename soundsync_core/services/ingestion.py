@@ -39,13 +39,13 @@ log = logging.getLogger(__name__)
 # Outcomes of one member's re-ingestion (refresh reports count them).
 INGESTED = "ingested"
 EXPIRED = "expired"
-NOT_ALLOWLISTED = "not_allowlisted"
+# base.NOT_ALLOWLISTED (one spelling everywhere): the member is not on the app's allowlist
 RATE_LIMITED = "rate_limited"
 QUOTA_EXCEEDED = "quota_exceeded"
 FAILED = "error"
 NO_TOKENS = "no_tokens"
 # What the member is told, per account status the failure leads to (the bot DMs it).
-_EVENTS = {base.EXPIRED: notifications.LINK_EXPIRED, base.NOT_ALLOWLISTED: notifications.NOT_ALLOWLISTED}
+_EVENTS = {base.EXPIRED: notifications.LINK_EXPIRED, base.NOT_ALLOWLISTED: base.NOT_ALLOWLISTED}
 
 
 def taste_profile(

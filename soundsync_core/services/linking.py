@@ -61,7 +61,7 @@ CANCELLED = "cancelled"             # the member pressed Cancel on Spotify
 BAD_STATE = "bad_state"             # missing / unknown / expired / reused / tampered state
 BAD_REQUEST = "bad_request"         # no code, or Spotify reported another authorize error
 EXCHANGE_FAILED = "exchange_failed"  # the token endpoint failed: nothing written
-NOT_ALLOWLISTED = "not_allowlisted"  # development-mode app, member not on the allowlist
+# accounts.NOT_ALLOWLISTED (one spelling everywhere): development-mode app, member not allowlisted
 SPOTIFY_FAILED = "spotify_failed"   # the Web API refused the new login: nothing written
 
 
@@ -204,8 +204,8 @@ class LinkingService:
         errors = (spotify_error_status(exc),)
         user_id, guild_id = request.user_id, request.guild_id
         if isinstance(exc, SpotifyNotAllowlisted):
-            await self._store(user_id, guild_id, None, notifications.NOT_ALLOWLISTED, str(exc))
-            return LinkResult(NOT_ALLOWLISTED, user_id, guild_id, message=exc.member_message,
+            await self._store(user_id, guild_id, None, accounts.NOT_ALLOWLISTED, str(exc))
+            return LinkResult(accounts.NOT_ALLOWLISTED, user_id, guild_id, message=exc.member_message,
                               spotify_errors=errors)
         if isinstance(exc, SpotifyRateLimited | SpotifyUpstreamError):
             # The login works; only the profile has to wait for the scheduled refresh.

@@ -27,7 +27,7 @@ LINK_CHANNEL = "soundsync_links"
 # What happened to the member's link (the bot words its DM from it).
 LINKED = "linked"                     # link complete (``profile_ready`` says if ingested)
 LINK_EXPIRED = "link_expired"         # Spotify said invalid_grant: ask the member to relink
-NOT_ALLOWLISTED = "not_allowlisted"   # development-mode app: the owner must allowlist them
+# accounts.NOT_ALLOWLISTED (one spelling everywhere): development-mode app, the owner must allowlist them
 
 LinkCallback = Callable[["LinkEvent"], Awaitable[None] | None]
 

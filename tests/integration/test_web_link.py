@@ -14,7 +14,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from soundsync_core.db.pool import create_pool
 from soundsync_core.repositories import app_state
-from soundsync_core.services.notifications import LINKED, NOT_ALLOWLISTED
+from soundsync_core.repositories.accounts import NOT_ALLOWLISTED
+from soundsync_core.services.notifications import LINKED
 from soundsync_core.sources.spotify_auth import code_challenge
 from tests.integration.link_harness import LinkHarness, link_harness
 from web.app import create_app
