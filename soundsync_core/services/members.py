@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 import asyncpg
 
 from soundsync_core.errors import MemberFacingError
-from soundsync_core.repositories import app_state, match_store, runs
+from soundsync_core.repositories import accounts, app_state, match_store, runs
 from soundsync_core.services import digest
 
-Visibility = Literal["server", "global", "hidden"]
 VISIBILITIES: tuple[str, ...] = ("server", "global", "hidden")
 # Set by whoever learns the Spotify app's quota tier (the web side, or an admin): "full"/"development".
 SPOTIFY_APP_MODE = "spotify.app_mode"
@@ -178,7 +176,8 @@ async def spotify_app_mode(conn: asyncpg.Connection | asyncpg.Pool) -> str:
     if explicit in ("full", "development"):
         return str(explicit)
     refused = await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM accounts WHERE source = 'spotify' AND status = 'not_allowlisted')"
+        "SELECT EXISTS (SELECT 1 FROM accounts WHERE source = 'spotify' AND status = $1)",
+        accounts.NOT_ALLOWLISTED,
     )
     features = await app_state.get_fact(conn, app_state.SPOTIFY_AUDIO_FEATURES)
     if refused or (isinstance(features, dict) and features.get("forbidden")):
