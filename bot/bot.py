@@ -1,11 +1,10 @@
-"""The SoundSync bot: holds the pool, settings and HTTP session it is given; loads the cogs."""
+"""The SoundSync bot: holds the pool, settings and token vault it is given; loads the cogs."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-import aiohttp
 import asyncpg
 import discord
 from discord import app_commands
@@ -81,7 +80,6 @@ class SoundSyncBot(commands.Bot):
         *,
         pool: asyncpg.Pool,
         settings: Settings,
-        session: aiohttp.ClientSession,
         vault: TokenVault | None,
         intents: discord.Intents | None = None,
         **options: Any,
@@ -94,7 +92,6 @@ class SoundSyncBot(commands.Bot):
         )
         self.pool = pool
         self.settings = settings
-        self.session = session
         # None when SOUNDSYNC_SECRET_KEY is unset: /link then says linking is not configured.
         self.vault = vault
         # The say-hi Accept/Decline buttons this bot registers and sends, answering with its pool.

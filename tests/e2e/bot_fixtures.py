@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import asyncpg
 import discord
 import pytest
@@ -142,14 +141,14 @@ async def running_soundsync(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Running]:
     """The started bot with the default world plus five extra guild members (no profiles yet)."""
-    async with FakeDiscord() as fake, aiohttp.ClientSession() as session:
+    async with FakeDiscord() as fake:
         world = fake.seed_default_world()
         extras = {name: fake.world.add_user(name, global_name=name.title()) for name, _ in EXTRAS}
         for user in extras.values():
             fake.world.add_member(world.guild.id, user.id)
         settings = bot_settings(fake)
         bot = SoundSyncBot(
-            pool=pool, settings=settings, session=session,
+            pool=pool, settings=settings,
             vault=TokenVault(settings.soundsync_secret_key), guild_ready_timeout=0.01,
         )
         running = Running(fake, world, bot, pool, settings, extras)

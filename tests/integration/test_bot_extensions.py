@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
 import asyncpg
 from discord import app_commands
 
@@ -14,16 +13,14 @@ from soundsync_core.settings import load_settings
 
 
 async def test_every_extension_loads_with_unique_well_formed_commands(pool: asyncpg.Pool) -> None:
-    async with aiohttp.ClientSession() as session:
-        bot = SoundSyncBot(pool=pool, settings=load_settings(_env_file=None), session=session,
-                           vault=None)
+    bot = SoundSyncBot(pool=pool, settings=load_settings(_env_file=None), vault=None)
+    for extension in EXTENSIONS:
+        await bot.load_extension(extension)
+    try:
+        _check_tree(bot)
+    finally:
         for extension in EXTENSIONS:
-            await bot.load_extension(extension)
-        try:
-            _check_tree(bot)
-        finally:
-            for extension in EXTENSIONS:
-                await bot.unload_extension(extension)
+            await bot.unload_extension(extension)
 
 
 def _check_tree(bot: SoundSyncBot) -> None:
