@@ -20,8 +20,6 @@ FORBIDDEN_IN_CORE = (
     "soundsync_bench",
     "soundsync_synthetic",
 )
-# TEMPORARY: the one cycle left, removed by the composition-root bootstrap; delete with it.
-KNOWN_CLI_CYCLE_REMOVED_BY_BOOTSTRAP = frozenset({"soundsync_cli.bot_commands", "soundsync_cli.sandbox"})
 
 
 def _imports(path: Path) -> Iterator[str]:
@@ -133,11 +131,7 @@ def import_cycles(root: Path, packages: Iterable[str]) -> list[list[str]]:
 
 
 def test_no_first_party_module_imports_itself_back() -> None:
-    cycles = [
-        cycle for cycle in import_cycles(ROOT, _first_party())
-        if set(cycle) != KNOWN_CLI_CYCLE_REMOVED_BY_BOOTSTRAP
-    ]
-    assert cycles == []
+    assert import_cycles(ROOT, _first_party()) == []
 
 
 def test_the_cycle_checker_sees_every_kind_of_import(tmp_path: Path) -> None:
