@@ -1,7 +1,7 @@
 """The composition root: every SoundSync process's object graph is built here and only here.
 
 ``soundsync bot``, ``web``, ``run``, the sandbox and the benches all start what they need
-through these functions: the pool, the HTTP session, the token vault, the listening sources
+through these functions: the pool, the token vault, the listening sources
 (the one registry that names them), the Spotify gateway and its worker processes, the bot,
 the web app and the scheduler with its weekly refresh. Nothing below this package builds
 any of them; bot/ and web/ receive what they use.
@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import aiohttp
 import asyncpg
 import discord
 import yarl
@@ -195,13 +194,13 @@ async def serve(
     assert settings.discord_token is not None  # checked by the commands
     point_discord_py_at(settings)
     vault = vault_of(settings)
-    async with aiohttp.ClientSession() as session, contextlib.AsyncExitStack() as stack:
+    async with contextlib.AsyncExitStack() as stack:
         # Spotify needs its app credentials; without them the bot serves the other sources.
         gateway = (stack.enter_context(spotify_gateway(settings))
                    if settings.spotify_client_id else None)
         sources = build_sources(pool, gateway)
         log.info("listening sources: %s", ", ".join(s.label for s in sources))
-        bot = SoundSyncBot(pool=pool, settings=settings, session=session, vault=vault)
+        bot = SoundSyncBot(pool=pool, settings=settings, vault=vault)
         await stack.enter_async_context(bot)
         task = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
         stack.push_async_callback(_stop_bot, bot, task)

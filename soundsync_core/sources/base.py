@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
+from soundsync_core.errors import MemberFacingError
 from soundsync_core.taste.profile import RankedArtist, RankedTrack
 
 # Account statuses (the ``accounts.status`` check constraint).
@@ -75,7 +76,7 @@ class LinkedAccount:
 # --- errors ----------------------------------------------------------------------------------
 
 
-class SourceError(Exception):
+class SourceError(MemberFacingError):
     """Base of every source's errors: ``str(exc)`` is safe to log, ``member_message`` to show.
 
     ``outcome`` names the error for refresh reports; ``account_status`` is what the account
@@ -86,6 +87,10 @@ class SourceError(Exception):
     member_message = "The music service could not be reached just now. Please try again later."
     outcome = "error"
     account_status: str | None = ERROR
+
+    def __init__(self, detail: str = "") -> None:
+        # The member's words are the class's own; the detail (the operator's line) varies.
+        super().__init__(type(self).member_message, detail=detail or None)
 
 
 class SourceRateLimited(SourceError):  # noqa: N818 (a state, not a failure)
