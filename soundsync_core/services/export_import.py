@@ -4,7 +4,8 @@ The export names artists and tracks (the extended history adds track ids, never 
 while other members' profiles use Spotify ids. Names are resolved against the catalogue
 SoundSync already has (``artists``/``tracks``), so an export member and an OAuth member who
 love the same band share its id; names the catalogue does not know (or knows twice) get a
-stable synthetic id ``name:<normalised name>``, shared by every export member.
+stable synthetic id ``name:<normalised name>`` (:mod:`soundsync_core.profiles.identity`, the
+rule every source shares), so export, Last.fm and ListenBrainz members meet on it.
 
 Only the ranked top lists and their counts are stored — never the raw history.
 """
@@ -19,6 +20,7 @@ from datetime import datetime
 
 import asyncpg
 
+from soundsync_core.profiles.identity import NAME_PREFIX, name_artist_id, name_track_id
 from soundsync_core.repositories import accounts
 from soundsync_core.repositories.profiles import save_profiles
 from soundsync_core.sources.base import FileSource
@@ -28,7 +30,7 @@ from soundsync_core.taste.profile import RankedArtist, RankedTrack, TasteProfile
 # A source the member uploads: listed and labelled like any other, never fetched.
 SPOTIFY_EXPORT = FileSource("spotify_export", "Spotify data export")
 SOURCE = SPOTIFY_EXPORT.name
-SYNTHETIC_PREFIX = "name:"
+SYNTHETIC_PREFIX = NAME_PREFIX
 TOP_SHOWN = 5
 # A parse holds the unpacked history in memory: a few at a time, whatever the queue of uploads.
 _PARSES = asyncio.Semaphore(2)
@@ -61,13 +63,13 @@ class CatalogueMatch:
 
 
 def synthetic_artist_id(name: str) -> str:
-    """The id of an artist the catalogue does not know: the same for every member."""
-    return SYNTHETIC_PREFIX + normalise_name(name)
+    """The id of an artist the catalogue does not know: the same for every member and source."""
+    return name_artist_id(name)
 
 
 def synthetic_track_id(artist_name: str, track_name: str) -> str:
     """The id of a track known by name only (titles alone repeat across artists)."""
-    return f"{SYNTHETIC_PREFIX}{normalise_name(artist_name)} — {normalise_name(track_name)}"
+    return name_track_id(artist_name, track_name)
 
 
 async def import_spotify_export(

@@ -1,0 +1,123 @@
+"""One rule for artist identity across sources: names, MBIDs, Spotify ids, play counts."""
+
+from __future__ import annotations
+
+import pytest
+
+from soundsync_core.profiles.identity import (
+    ArtistIndex,
+    CatalogueArtist,
+    as_mbid,
+    canonical_artist_id,
+    canonical_track_id,
+    combine_counts,
+    merge_playcounts,
+    normalise_artist_name,
+    normalise_title,
+)
+
+QUEEN = "5eecaf18-02ec-47af-a4f2-7831db373419"
+UTADA = "b539e453-c4fe-47e3-8a07-8517eac74429"
+
+
+@pytest.mark.parametrize(
+    ("spellings", "key"),
+    [
+        (["AC/DC", "ACDC", "ac/dc", "AC-DC"], "acdc"),
+        (["Beyoncé", "Beyonce", "BEYONCÉ"], "beyonce"),
+        (["Sigur Rós", "Sigur Ros", "sigur rós"], "sigur ros"),
+        (["MØ", "Mo", "mø"], "mo"),
+        (["Tyler, The Creator", "Tyler The Creator", "tyler, the creator"], "tyler the creator"),
+        (["The Beatles", "Beatles", "Beatles, The", "the  beatles"], "beatles"),
+        (["Simon & Garfunkel", "Simon and Garfunkel"], "simon and garfunkel"),
+        (["Machine Gun Kelly feat. blackbear", "Machine Gun Kelly (ft. blackbear)",
+          "Machine Gun Kelly featuring blackbear", "Machine Gun Kelly"], "machine gun kelly"),
+        (["ＹＵＩ", "YUI", "yui"], "yui"),
+        (["Guns N' Roses", "Guns N Roses"], "guns n roses"),
+    ],
+)
+def test_spellings_of_one_artist_share_a_key(spellings: list[str], key: str) -> None:
+    assert {normalise_artist_name(s) for s in spellings} == {key}
+
+
+def test_the_the_keeps_its_name() -> None:
+    assert normalise_artist_name("The The") == "the the"
+    assert normalise_artist_name("The The") != normalise_artist_name("The")
+    assert normalise_artist_name("The") == "the"
+
+
+def test_cjk_names_are_kept_and_stay_distinct() -> None:
+    assert normalise_artist_name("宇多田ヒカル") == "宇多田ヒカル"
+    assert normalise_artist_name(" 孫燕姿 ") == "孫燕姿"
+    # Voicing marks change the word: ガ and カ must stay apart, as must Hangul syllables.
+    assert normalise_artist_name("ガガ") != normalise_artist_name("カカ")
+    assert normalise_artist_name("방탄소년단") == "방탄소년단"
+    assert normalise_artist_name("ＲＡＤＷＩＭＰＳ feat. 十明") == "radwimps"
+
+
+def test_names_made_of_punctuation_keep_their_characters() -> None:
+    assert normalise_artist_name("!!!") == "!!!"
+    assert normalise_artist_name("!!!") != normalise_artist_name("???")
+
+
+def test_titles_keep_their_article() -> None:
+    assert normalise_title("The Less I Know the Better") == "the less i know the better"
+    assert normalise_title("Starboy (feat. Daft Punk)") == "starboy"
+
+
+def test_only_musicbrainz_uuids_are_mbids() -> None:
+    assert as_mbid(UTADA.upper()) == UTADA
+    # Last.fm fills some "mbid" fields with its own version-3 ids: not MusicBrainz ids.
+    assert as_mbid("aa47444c-f2e9-3be0-8005-3c52c32f6a14") is None
+    assert as_mbid("") is None
+    assert as_mbid("not-a-uuid") is None
+
+
+def test_canonical_ids_prefer_mbid_then_spotify_then_name() -> None:
+    assert canonical_artist_id(QUEEN, "1dfeR4HaWDbWqFHLkxsg1d", "Queen") == f"mbid:{QUEEN}"
+    assert canonical_artist_id("", "1dfeR4HaWDbWqFHLkxsg1d", "Queen") == "1dfeR4HaWDbWqFHLkxsg1d"
+    assert canonical_artist_id(None, None, "Beyoncé") == "name:beyonce"
+    with pytest.raises(ValueError, match="needs"):
+        canonical_artist_id(None, None, "  ")
+    assert canonical_track_id(None, None, "The Fray", "How to Save a Life") == (
+        "name:fray — how to save a life"
+    )
+
+
+def test_the_catalogue_joins_an_mbid_and_a_spotify_id() -> None:
+    index = ArtistIndex.of([
+        CatalogueArtist("1dfeR4HaWDbWqFHLkxsg1d", "Queen", QUEEN),
+        CatalogueArtist("3TVXtAsR1Inumwj472S9r4", "Drake"),
+        CatalogueArtist("name:drake", "Drake"),
+    ])
+    # MBID known to the catalogue: its Spotify id, whatever the spelling.
+    assert index.resolve(QUEEN, None, "QUEEN (band)") == "1dfeR4HaWDbWqFHLkxsg1d"
+    # Name only, one catalogue artist of that name: the Spotify id (name: rows are no evidence).
+    assert index.resolve(None, None, "drake") == "3TVXtAsR1Inumwj472S9r4"
+    # An MBID the catalogue does not hold, but one artist of that name without an MBID: joined.
+    assert index.resolve("e5712ceb-c37a-4c49-a11c-ccf4e21852d4", None, "Drake") == (
+        "3TVXtAsR1Inumwj472S9r4"
+    )
+    # Unknown everywhere: its own canonical id.
+    assert index.resolve(UTADA, None, "宇多田ヒカル") == f"mbid:{UTADA}"
+
+
+def test_the_catalogue_never_guesses_between_namesakes() -> None:
+    index = ArtistIndex.of([
+        CatalogueArtist("spotify-nirvana-us", "Nirvana"),
+        CatalogueArtist("spotify-nirvana-uk", "Nirvana"),
+        CatalogueArtist(f"mbid:{QUEEN}", "Low"),
+    ])
+    assert index.resolve(None, None, "Nirvana") == "name:nirvana"
+    # The only "Low" in the catalogue has another MBID: another band called Low.
+    other_low = "e7f6b8ac-9f0c-4d53-9b3b-2ba5d7e1b0a1"
+    assert index.resolve(other_low, None, "Low") == f"mbid:{other_low}"
+    assert index.resolve_all({"x": (None, None, "Low")}) == {"x": f"mbid:{QUEEN}"}
+
+
+def test_play_counts_merge_by_maximum_and_add_within_a_source() -> None:
+    assert merge_playcounts([120, None, 300]) == 300
+    assert merge_playcounts([None, None]) is None
+    assert combine_counts(3, 4) == 7
+    assert combine_counts(None, 4) == 4
+    assert combine_counts(5, None) == 5
