@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         None, description="Fernet key that encrypts OAuth tokens at rest"
     )
     lastfm_api_key: SecretStr | None = Field(None, description="Last.fm API key")
+    lastfm_api_secret: SecretStr | None = Field(
+        None, description="Last.fm shared secret (signs auth.getSession and member calls)"
+    )
 
     # --- external URLs -------------------------------------------------------------------
     discord_api_url: AnyHttpUrl = Field(
@@ -65,6 +68,9 @@ class Settings(BaseSettings):
     )
     lastfm_api_url: AnyHttpUrl = Field(
         "https://ws.audioscrobbler.com/2.0", description="Last.fm API base"
+    )
+    lastfm_auth_url: AnyHttpUrl = Field(
+        "https://www.last.fm/api/auth/", description="Last.fm web-authentication page (/link)"
     )
     listenbrainz_api_url: AnyHttpUrl = Field(
         "https://api.listenbrainz.org/1", description="ListenBrainz API base"

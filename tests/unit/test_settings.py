@@ -11,7 +11,8 @@ from soundsync_core.settings import ConfigError, describe_settings, load_setting
 
 def test_secrets_have_no_defaults() -> None:
     settings = load_settings(_env_file=None)
-    secrets = ("discord_token", "spotify_client_secret", "soundsync_secret_key", "lastfm_api_key")
+    secrets = ("discord_token", "spotify_client_secret", "soundsync_secret_key", "lastfm_api_key",
+               "lastfm_api_secret")
     for name in secrets:
         assert getattr(settings, name) is None
 
@@ -33,7 +34,7 @@ def test_every_external_url_is_a_setting() -> None:
     names = {row[0] for row in describe_settings()}
     for url in (
         "DISCORD_API_URL", "DISCORD_GATEWAY_URL", "SPOTIFY_ACCOUNTS_URL", "SPOTIFY_API_URL",
-        "RECCOBEATS_API_URL", "LASTFM_API_URL", "LISTENBRAINZ_API_URL",
+        "RECCOBEATS_API_URL", "LASTFM_API_URL", "LASTFM_AUTH_URL", "LISTENBRAINZ_API_URL",
     ):
         assert url in names
 
