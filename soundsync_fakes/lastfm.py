@@ -103,6 +103,7 @@ def _dispatch(state: LastfmState, params: dict[str, str]) -> dict[str, Any]:
 async def api(request: web.Request) -> web.Response:
     """``/2.0/``: one Last.fm method call (query string or form body)."""
     state = request.app[STATE]
+    state.user_agents.add(request.headers.get("User-Agent", ""))
     params = {**request.query, **(await request.post())}
     params = {k: str(v) for k, v in params.items()}
     request[LOGGED_REQUEST] = {k: ("<redacted>" if k in _SECRET_FIELDS else v) for k, v in params.items()}

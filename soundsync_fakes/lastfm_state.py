@@ -92,6 +92,7 @@ class LastfmState:
         self.sessions: dict[str, str] = {}  # session key → username
         self.fault: str | None = None
         self.fault_count: int | None = None
+        self.user_agents: set[str] = set()
 
     # --- faults ----------------------------------------------------------------------------
 

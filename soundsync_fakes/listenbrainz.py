@@ -65,6 +65,7 @@ class ListenBrainzState:
     calls: int = 0
     fault: str | None = None
     fault_count: int | None = None
+    user_agents: set[str] = field(default_factory=set)
 
     def take_fault(self) -> str | None:
         """The active fault for this request (a counted fault wears off)."""
@@ -177,6 +178,7 @@ async def user_stats(request: web.Request) -> web.Response:
 async def _faults_and_limits(request: web.Request, handler: Any) -> web.StreamResponse:
     """Faults first; then the rate limit; then the handler."""
     state = request.app[STATE]
+    state.user_agents.add(request.headers.get("User-Agent", ""))
     fault = state.take_fault()
     if fault == "server_error":
         return web.Response(status=500, text="Internal Server Error")

@@ -86,6 +86,9 @@ async def link(fake: FakeLastfm, client: LastfmClient, user: str) -> str:
 
 async def test_web_authentication_gives_a_session(fake: FakeLastfm, client: LastfmClient) -> None:
     assert await link(fake, client, "listener")
+    assert {ua for ua in fake.state.user_agents if ua.startswith("SoundSync/")} == {
+        user_agent("test")
+    }
 
 
 async def test_a_token_is_used_once_and_must_be_allowed(fake: FakeLastfm, client: LastfmClient) -> None:

@@ -70,8 +70,10 @@ def account(name: str) -> LinkedAccount:
     return LinkedAccount(user_id=1, external_id=name, credentials=None)
 
 
-async def test_the_token_proves_the_username(client: ListenBrainzClient) -> None:
+async def test_the_token_proves_the_username(fake: FakeListenBrainz, client: ListenBrainzClient) -> None:
     assert await client.verify_user("akshaaatt", TOKEN) == "Akshaaatt"
+    assert fake.state.user_agents == {user_agent("test")}
+    assert user_agent("test").startswith("SoundSync/")
 
 
 async def test_a_token_of_someone_else_is_refused(fake: FakeListenBrainz, client: ListenBrainzClient) -> None:
