@@ -17,7 +17,10 @@ artist to the id the catalogue already holds — by MBID when a catalogue row ca
 (``artists.mbid``, migration 0013), else by the normalised name when exactly one catalogue
 artist has it (two bands can share a name; an ambiguous name is never guessed) — and only
 when the catalogue knows nothing falls back to the artist's own canonical id. Whoever
-resolves first thus defines the id, and later sources join it.
+resolves first thus defines the id, and later sources join it. The database side is
+:func:`soundsync_core.repositories.artist_catalogue.resolve_artist_ids` (it also records each
+artist's MBID and name key); :func:`evidence_of` reads an adapter's artist back into evidence
+and :func:`rekey` rewrites the adapter's lists with the resolved ids.
 
 Play counts across sources (:func:`merge_playcounts`): the merged count of one canonical
 artist is the **largest** count any single source gives, not the sum. Members often scrobble
@@ -33,8 +36,10 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+from soundsync_core.taste.profile import RankedArtist, RankedTrack
 
 MBID_PREFIX = "mbid:"
 NAME_PREFIX = "name:"
@@ -145,6 +150,44 @@ def canonical_track_id(
 def mbid_of(artist_id: str) -> str | None:
     """The MBID inside an ``mbid:`` id, else None."""
     return artist_id.removeprefix(MBID_PREFIX) if artist_id.startswith(MBID_PREFIX) else None
+
+
+Evidence = tuple[str | None, str | None, str]  # (mbid, spotify id, name)
+
+
+def evidence_of(artist: RankedArtist) -> Evidence:
+    """What an adapter's artist tells about its identity, read back from its canonical id."""
+    if artist.id.startswith(MBID_PREFIX):
+        return mbid_of(artist.id), None, artist.name
+    if artist.id.startswith(NAME_PREFIX):
+        return None, None, artist.name
+    return None, artist.id, artist.name
+
+
+def rekey(
+    artists: Sequence[RankedArtist], tracks: Sequence[RankedTrack], ids: Mapping[str, str]
+) -> tuple[tuple[RankedArtist, ...], tuple[RankedTrack, ...]]:
+    """One source's lists with artist ids replaced by ``ids`` (old → catalogue id).
+
+    Two artists that turn out to be one keep the better rank and add their counts; ranks are
+    renumbered 1, 2, … in the original order.
+    """
+    merged: dict[str, RankedArtist] = {}
+    for artist in artists:
+        new_id = ids.get(artist.id, artist.id)
+        if (seen := merged.get(new_id)) is None:
+            merged[new_id] = RankedArtist(new_id, len(merged) + 1, artist.name, artist.playcount,
+                                          artist.genres)
+        else:
+            merged[new_id] = RankedArtist(new_id, seen.rank, seen.name,
+                                          combine_counts(seen.playcount, artist.playcount),
+                                          seen.genres or artist.genres)
+    rekeyed_tracks = tuple(
+        RankedTrack(t.id, t.rank, t.name, tuple(dict.fromkeys(ids.get(a, a) for a in t.artist_ids)),
+                    t.playcount, t.audio_features)
+        for t in tracks
+    )
+    return tuple(merged.values()), rekeyed_tracks
 
 
 def merge_playcounts(counts: Iterable[int | None]) -> int | None:

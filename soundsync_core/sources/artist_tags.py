@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from soundsync_core.profiles.identity import normalise_artist_name
+from soundsync_core.taste.profile import RankedArtist
 
 GENRES_PER_ARTIST = 5
 MIN_TAG_COUNT = 10
@@ -53,8 +54,8 @@ class ArtistTagCache(Protocol):
         """The genres of those artists whose tags were fetched recently enough."""
         ...
 
-    async def remember(self, genres: Mapping[str, tuple[str, ...]]) -> None:
-        """Record freshly fetched genres (an empty tuple: the artist has none)."""
+    async def remember(self, artists: Sequence[RankedArtist]) -> None:
+        """Record the artists' freshly fetched ``genres`` (empty: the artist has none)."""
         ...
 
 
@@ -74,7 +75,7 @@ class MemoryTagCache:
             if (entry := self._genres.get(a)) is not None and entry[0] >= oldest
         }
 
-    async def remember(self, genres: Mapping[str, tuple[str, ...]]) -> None:
-        """Keep ``genres`` with the current time."""
+    async def remember(self, artists: Sequence[RankedArtist]) -> None:
+        """Keep the artists' genres with the current time."""
         now = self._clock()
-        self._genres.update({a: (now, g) for a, g in genres.items()})
+        self._genres.update({a.id: (now, a.genres) for a in artists})

@@ -112,7 +112,10 @@ class LastfmSource:
                 break
             fetched[artist.id] = genres_from_tags(artist.name, tags)
         if fetched:
-            await self.tag_cache.remember(fetched)
+            await self.tag_cache.remember(
+                [RankedArtist(a.id, a.rank, a.name, a.playcount, fetched[a.id])
+                 for a in artists if a.id in fetched]
+            )
         return {**known, **fetched}
 
 

@@ -11,12 +11,16 @@ from soundsync_core.profiles.identity import (
     canonical_artist_id,
     canonical_track_id,
     combine_counts,
+    evidence_of,
     merge_playcounts,
     normalise_artist_name,
     normalise_title,
+    rekey,
 )
+from soundsync_core.taste.profile import RankedArtist, RankedTrack
 
 QUEEN = "5eecaf18-02ec-47af-a4f2-7831db373419"
+SPOTIFY_QUEEN = "1dfeR4HaWDbWqFHLkxsg1d"
 UTADA = "b539e453-c4fe-47e3-8a07-8517eac74429"
 
 
@@ -121,3 +125,20 @@ def test_play_counts_merge_by_maximum_and_add_within_a_source() -> None:
     assert combine_counts(3, 4) == 7
     assert combine_counts(None, 4) == 4
     assert combine_counts(5, None) == 5
+
+
+def test_rekeying_merges_artists_that_turn_out_to_be_one() -> None:
+    artists = (RankedArtist(f"mbid:{QUEEN}", 1, "Queen", 10), RankedArtist("x", 2, "Other", 3),
+               RankedArtist("name:queen", 3, "Queen", 5))
+    tracks = (RankedTrack("t", 1, "Innuendo", ("name:queen", f"mbid:{QUEEN}")),)
+    merged_artists, merged_tracks = rekey(
+        artists, tracks, {f"mbid:{QUEEN}": SPOTIFY_QUEEN, "name:queen": SPOTIFY_QUEEN}
+    )
+    assert [(a.id, a.rank, a.playcount) for a in merged_artists] == [(SPOTIFY_QUEEN, 1, 15), ("x", 2, 3)]
+    assert merged_tracks[0].artist_ids == (SPOTIFY_QUEEN,)
+
+
+def test_evidence_is_read_back_from_canonical_ids() -> None:
+    assert evidence_of(RankedArtist(f"mbid:{QUEEN}", 1, "Queen")) == (QUEEN, None, "Queen")
+    assert evidence_of(RankedArtist(SPOTIFY_QUEEN, 1, "Queen")) == (None, SPOTIFY_QUEEN, "Queen")
+    assert evidence_of(RankedArtist("name:queen", 1, "Queen")) == (None, None, "Queen")
