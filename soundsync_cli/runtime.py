@@ -12,7 +12,12 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 
 from soundsync_core.db.embedded import EmbeddedDatabase
-from soundsync_core.db.migrations import MigrationError, load_migrations, schema_version
+from soundsync_core.db.migrations import (
+    MigrationError,
+    load_migrations,
+    refuse_edited_migrations,
+    schema_version,
+)
 from soundsync_core.db.pool import connect, create_pool
 from soundsync_core.settings import Settings
 
@@ -45,7 +50,8 @@ async def open_pool(settings: Settings, url: str, **kwargs: int) -> AsyncIterato
 async def require_current_schema(conn: asyncpg.Connection) -> None:
     """Refuse, in one clear line, a database whose schema is not the one this code expects."""
     have = await schema_version(conn)
-    need = max((m.version for m in load_migrations()), default=0)
+    migrations = load_migrations()
+    need = max((m.version for m in migrations), default=0)
     if have < need:
         raise MigrationError(
             f"the database is at schema version {have:04d}, this SoundSync needs {need:04d}: "
@@ -56,6 +62,7 @@ async def require_current_schema(conn: asyncpg.Connection) -> None:
             f"the database is at schema version {have:04d}, newer than this SoundSync ({need:04d}): "
             "upgrade SoundSync"
         )
+    await refuse_edited_migrations(conn, migrations)
 
 
 @contextlib.asynccontextmanager

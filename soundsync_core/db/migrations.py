@@ -2,7 +2,8 @@
 
 Each file ``sql/migrations/NNNN_name.sql`` is applied in its own transaction, in order, while a
 PostgreSQL advisory lock keeps a second process from migrating at the same time. A database that
-already has a version this code does not know is refused rather than guessed at.
+already has a version this code does not know is refused rather than guessed at, and so is a
+migration file edited after it was applied (its checksum is recorded and compared).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ class Migration:
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    @property
+    def filename(self) -> str:
+        return f"{self.version:04d}_{self.name}.sql"
 
 
 def migrations_dir() -> Path:
@@ -83,7 +88,7 @@ async def migrate(
                    checksum    text NOT NULL,
                    applied_at  timestamptz NOT NULL DEFAULT now())"""
         )
-        rows = await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")
+        rows = await conn.fetch("SELECT version, checksum FROM schema_migrations ORDER BY version")
         applied_versions = [r["version"] for r in rows]
         unknown = [v for v in applied_versions if v not in known]
         if unknown:
@@ -92,6 +97,7 @@ async def migrate(
                 f"code knows (up to {max(known, default=0):04d}); upgrade SoundSync before "
                 "running it"
             )
+        _refuse_edited(rows, migrations)
         applied: list[Migration] = []
         for migration in migrations:
             if migration.version in applied_versions:
@@ -109,6 +115,30 @@ async def migrate(
         return MigrationReport(applied=applied, current_version=current)
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+
+
+def _refuse_edited(rows: list[asyncpg.Record], migrations: list[Migration]) -> None:
+    # An applied migration must never change: the databases that ran the old text would
+    # silently differ from the ones that run the new one.
+    by_version = {m.version: m for m in migrations}
+    for row in rows:
+        migration = by_version.get(row["version"])
+        if migration is not None and migration.checksum != row["checksum"]:
+            raise MigrationError(
+                f"migration {migration.filename} was edited after it was applied to this "
+                "database; restore it and put the change in a new migration"
+            )
+
+
+async def refuse_edited_migrations(
+    conn: asyncpg.Connection, migrations: list[Migration] | None = None
+) -> None:
+    """Raise ``MigrationError`` naming the first applied migration whose file has changed since."""
+    if await schema_version(conn) == 0:
+        return
+    migrations = load_migrations() if migrations is None else migrations
+    rows = await conn.fetch("SELECT version, checksum FROM schema_migrations ORDER BY version")
+    _refuse_edited(rows, migrations)
 
 
 async def schema_version(conn: asyncpg.Connection) -> int:

@@ -1,8 +1,10 @@
-"""Migrations against a real PostgreSQL: fresh apply, re-apply, concurrent apply, newer schema."""
+"""Migrations against a real PostgreSQL: fresh apply, re-apply, concurrent apply, newer schema,
+edited file."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,8 @@ from soundsync_core.db.migrations import (
     MigrationError,
     load_migrations,
     migrate,
+    migrations_dir,
+    refuse_edited_migrations,
     schema_version,
 )
 from soundsync_core.db.pool import connect
@@ -100,3 +104,24 @@ def test_migration_files_are_numbered_and_named(tmp_path: Path) -> None:
     (tmp_path / "2_bad.sql").write_text("SELECT 1")
     with pytest.raises(MigrationError, match="NNNN_name"):
         load_migrations(tmp_path)
+
+
+async def test_a_migration_edited_after_it_was_applied_is_refused(
+    empty_db_url: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "migrations"
+    shutil.copytree(migrations_dir(), folder)
+    conn = await connect(empty_db_url)
+    try:
+        await migrate(conn, load_migrations(folder))
+        await refuse_edited_migrations(conn, load_migrations(folder))
+        edited = sorted(folder.glob("0002_*.sql"))[0]
+        edited.write_text(edited.read_text() + "\n-- a harmless-looking edit\n")
+        expected = f"migration {edited.name} was edited after it was applied"
+        with pytest.raises(MigrationError, match=expected) as refused:
+            await migrate(conn, load_migrations(folder))
+        assert "\n" not in str(refused.value)
+        with pytest.raises(MigrationError, match=expected):
+            await refuse_edited_migrations(conn, load_migrations(folder))
+    finally:
+        await conn.close()
