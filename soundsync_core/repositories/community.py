@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import asyncpg
 
 from soundsync_core.repositories.profile_table import load_profile_table
-from soundsync_core.taste.profile import ProfileTable
-
-
-@dataclass
-class Community:
-    """Members with profiles (sorted by id), their visibility, guilds and exclusions."""
-
-    profiles: ProfileTable  # one row per member (``len`` = members), as the taste engine reads them
-    visibility: dict[int, str] = field(default_factory=dict)
-    guild_members: dict[int, list[int]] = field(default_factory=dict)
-    # (member, other): the member asked never to see other again.
-    exclusions: set[tuple[int, int]] = field(default_factory=set)
-    guild_only: int | None = None
+from soundsync_core.taste.community import Community
 
 
 async def load_community(conn: asyncpg.Connection, guild_id: int | None) -> Community:

@@ -13,8 +13,7 @@ import io
 import json
 import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
 import numpy as np
@@ -29,6 +28,7 @@ from soundsync_core.taste.bulk_reasons import (
     packed_columns,
     unpack,
 )
+from soundsync_core.taste.match_rows import MatchRows
 from soundsync_core.taste.profile import AUDIO_FEATURES
 
 # Taken exclusively while a run goes live and shared while a member is deleted, so a member who
@@ -69,34 +69,6 @@ async def delete_member_rows(conn: asyncpg.Connection, user_id: int) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", RUN_SWITCH_LOCK_KEY)
     await conn.execute("DELETE FROM user_clusters WHERE user_id = $1", user_id)
     await conn.execute("DELETE FROM matches WHERE user_id = $1 OR other_id = $1", user_id)
-
-class ReasonsSource(Protocol):
-    """Where a run's reasons come from: made chunk by chunk as the rows are written, so that
-    computing them overlaps with PostgreSQL ingesting the rows (CPU: call it off the loop)."""
-
-    def __call__(self, start: int, end: int) -> np.ndarray:
-        """:data:`~soundsync_core.taste.bulk_reasons.PACKED` records of rows [start, end)."""
-        ...
-
-    def items(self) -> Mapping[str, np.ndarray]:
-        """View name → the item id of each column the records refer to."""
-        ...
-
-
-@dataclass(frozen=True)
-class MatchRows:
-    """A run's match rows as columns, and where their reasons come from."""
-
-    scope_id: np.ndarray
-    user_id: np.ndarray
-    rank: np.ndarray
-    other_id: np.ndarray
-    score: np.ndarray
-    reasons: ReasonsSource
-
-    def __len__(self) -> int:
-        return len(self.user_id)
-
 
 # PostgreSQL's binary COPY: a signature, flags and header extension length, then per row the
 # field count and each field's byte length and big-endian value; -1 ends the data.

@@ -17,8 +17,8 @@ from soundsync_core.repositories.match_store import (
     drop_match_partitions,
     match_partition,
 )
+from soundsync_core.taste.community import GLOBAL_SCOPE as GLOBAL_SCOPE  # for runs' readers
 
-GLOBAL_SCOPE = 0
 # Any constant will do, as long as every SoundSync process uses the same one.
 RECLUSTER_LOCK_KEY = 0x50554E44_0002
 KEEP_FINISHED_RUNS = 3

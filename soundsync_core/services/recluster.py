@@ -21,6 +21,7 @@ from soundsync_core.errors import MemberFacingError
 from soundsync_core.repositories import match_store, runs
 from soundsync_core.repositories.community import load_community
 from soundsync_core.services.run_compute import RunResult, compute_run
+from soundsync_core.taste.match_rows import MatchRows
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ async def _write(
 async def _copy_matches(
     conn: asyncpg.Connection,
     run_id: int,
-    rows: match_store.MatchRows,
+    rows: MatchRows,
     chunk_done: Callable[[int], None],
     executor: Executor | None,
 ) -> None:

@@ -1,4 +1,7 @@
-"""The CPU part of a recluster: pure, run in an executor. The only caller of the engine."""
+"""The CPU part of a recluster: pure, run in an executor. The only caller of the engine.
+
+It imports no repository: the caller (:mod:`recluster`) reads the community and writes the result.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from soundsync_core.repositories.community import Community
-from soundsync_core.repositories.match_store import MatchRows
-from soundsync_core.repositories.runs import GLOBAL_SCOPE
 from soundsync_core.taste.bulk_reasons import PACKED, VIEW_NUMBER, pack_reasons
+from soundsync_core.taste.community import GLOBAL_SCOPE, Community
 from soundsync_core.taste.engine import MatchTable, TasteSpace
+from soundsync_core.taste.match_rows import MatchRows
 from soundsync_core.taste.neighbours import Exclusions
 from soundsync_core.taste.similarity import TasteVectors
 from soundsync_core.taste.tribes import Tribe, TribeResult
