@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import numpy as np
 
+from soundsync_core.repositories.visibility import listed_to
 from soundsync_core.taste.bulk_reasons import (
     PACKED,
     VIEW_NUMBER,
@@ -124,6 +125,15 @@ async def copy_match_chunk(conn: asyncpg.Connection, run_id: int, chunk: bytes) 
     )
 
 
+_LIVE_MATCHES = f"""SELECT l.run_id, m.other_id, m.score, m.reasons, m.why, o.display_name
+    FROM live_runs l
+    JOIN matches m ON m.run_id = l.run_id AND m.scope_id = l.scope_id
+    JOIN members o ON o.user_id = m.other_id
+    WHERE l.scope_id = $1 AND m.user_id = $2 AND {listed_to("$2", "o", "$1")}
+    ORDER BY m.rank
+    LIMIT $3"""  # noqa: S608 (a constant fragment)
+
+
 async def live_matches(
     conn: asyncpg.Connection, scope_id: int, user_id: int, limit: int
 ) -> list[dict[str, Any]]:
@@ -132,25 +142,11 @@ async def live_matches(
     Each row has ``other_id``, ``score``, ``display_name`` and ``reasons`` in the full shape of
     :func:`~soundsync_core.taste.reasons.pair_reasons` (see :func:`readable_reasons`).
 
-    Rows are dropped when the other member has since hidden themselves, left the guild, or been
-    excluded by the member ("already friends" / "not interested").
+    Rows are dropped when the other member may no longer be listed to the member
+    (:func:`~soundsync_core.repositories.visibility.listed_to`): hidden since, left the guild,
+    or one of them asked never to see the other ("already friends" / "not interested").
     """
-    rows = await conn.fetch(
-        """SELECT l.run_id, m.other_id, m.score, m.reasons, m.why, o.display_name
-           FROM live_runs l
-           JOIN matches m ON m.run_id = l.run_id AND m.scope_id = l.scope_id
-           JOIN members o ON o.user_id = m.other_id
-           WHERE l.scope_id = $1 AND m.user_id = $2
-             AND o.visibility <> 'hidden'
-             AND ($1 = 0 AND o.visibility = 'global'
-                  OR $1 <> 0 AND EXISTS (SELECT 1 FROM guild_members g
-                                         WHERE g.guild_id = $1 AND g.user_id = m.other_id))
-             AND NOT EXISTS (SELECT 1 FROM match_exclusions x
-                             WHERE x.user_id = $2 AND x.other_id = m.other_id)
-           ORDER BY m.rank
-           LIMIT $3""",
-        scope_id, user_id, limit,
-    )
+    rows = await conn.fetch(_LIVE_MATCHES, scope_id, user_id, limit)
     if not rows:
         return []
     reasons = await readable_reasons(conn, rows[0]["run_id"], rows, [user_id > r["other_id"] for r in rows])
@@ -159,6 +155,19 @@ async def live_matches(
          "reasons": why}
         for r, why in zip(rows, reasons, strict=True)
     ]
+
+
+async def live_pair(
+    conn: asyncpg.Connection, scope_id: int, user_id: int, other_id: int
+) -> asyncpg.Record | None:
+    """The stored match of ``user_id`` with ``other_id`` in the scope's live run (``run_id``,
+    ``score``, ``reasons``, ``why``; see :func:`readable_reasons`), None when it has none."""
+    return await conn.fetchrow(
+        """SELECT l.run_id, m.score, m.reasons, m.why FROM live_runs l
+           JOIN matches m ON m.run_id = l.run_id AND m.scope_id = l.scope_id
+           WHERE l.scope_id = $1 AND m.user_id = $2 AND m.other_id = $3""",
+        scope_id, user_id, other_id,
+    )
 
 
 async def readable_reasons(

@@ -11,6 +11,8 @@ from typing import Any
 
 import asyncpg
 
+from soundsync_core.repositories.visibility import listed_to, shown_in_scope
+
 # Any constant will do, as long as every SoundSync process uses the same one.
 OUTBOX_DRAIN_LOCK_KEY = 0x50554E44_0012
 WEEKLY_DIGEST = "weekly_digest"
@@ -138,15 +140,15 @@ async def claim_next_message(conn: asyncpg.Connection, kind: str) -> asyncpg.Rec
     )
 
 
-async def still_shown(conn: asyncpg.Connection, user_id: int, other_ids: list[int]) -> set[int]:
-    """Which of ``other_ids`` may still appear in the member's digest (not hidden, not excluded)."""
-    rows = await conn.fetch(
-        """SELECT o.user_id FROM members o
-           WHERE o.user_id = ANY($2::bigint[]) AND o.visibility <> 'hidden'
-             AND NOT EXISTS (SELECT 1 FROM match_exclusions x
-                             WHERE x.user_id = $1 AND x.other_id = o.user_id)""",
-        user_id, other_ids,
-    )
+_STILL_SHOWN = f"""SELECT o.user_id FROM members o
+    WHERE o.user_id = ANY($2::bigint[]) AND {listed_to("$1", "o", "$3::bigint")}"""  # noqa: S608
+
+
+async def still_shown(
+    conn: asyncpg.Connection, user_id: int, other_ids: list[int], scope_id: int
+) -> set[int]:
+    """Which of ``other_ids`` may still be listed to the member in the digest's scope."""
+    rows = await conn.fetch(_STILL_SHOWN, user_id, other_ids, scope_id)
     return {r["user_id"] for r in rows}
 
 
@@ -213,13 +215,13 @@ async def closed_dm_digests(
     )
 
 
+_SHOWN_IN_GUILD = f"""SELECT m.user_id FROM members m
+    WHERE m.user_id = ANY($2::bigint[]) AND {shown_in_scope("m", "$1::bigint")}"""  # noqa: S608
+
+
 async def guild_members_among(conn: asyncpg.Connection, guild_id: int, user_ids: list[int]) -> set[int]:
     """Which of ``user_ids`` are in the guild and not hidden (may be named in its channel)."""
-    rows = await conn.fetch(
-        """SELECT gm.user_id FROM guild_members gm JOIN members m ON m.user_id = gm.user_id
-           WHERE gm.guild_id = $1 AND gm.user_id = ANY($2::bigint[]) AND m.visibility <> 'hidden'""",
-        guild_id, user_ids,
-    )
+    rows = await conn.fetch(_SHOWN_IN_GUILD, guild_id, user_ids)
     return {r["user_id"] for r in rows}
 
 

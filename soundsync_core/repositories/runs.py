@@ -160,11 +160,3 @@ async def live_run_id(conn: asyncpg.Connection, scope_id: int) -> int | None:
 async def run_info(conn: asyncpg.Connection, run_id: int) -> dict[str, Any] | None:
     row = await conn.fetchrow("SELECT * FROM cluster_runs WHERE run_id = $1", run_id)
     return dict(row) if row else None
-
-
-async def tribes_of_run(conn: asyncpg.Connection, run_id: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        """SELECT cluster, size, name, top_artists, top_genres, center
-           FROM cluster_centers WHERE run_id = $1 ORDER BY size DESC, cluster""",
-        run_id,
-    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from soundsync_core.errors import MemberFacingError
-from soundsync_core.repositories import match_store, runs
+from soundsync_core.repositories import match_store, runs, tribes
 
 
 class NoLiveRunError(MemberFacingError):
@@ -37,17 +37,7 @@ async def guild_tribes(pool: asyncpg.Pool, guild_id: int) -> list[TribeView]:
         run_id = await runs.live_run_id(conn, guild_id)
         if run_id is None:
             raise NoLiveRunError(guild_id)
-        rows = await conn.fetch(
-            """SELECT c.cluster, c.name, c.size, c.top_artists, c.top_genres,
-                      count(g.user_id) AS in_guild
-               FROM cluster_centers c
-               LEFT JOIN user_clusters u ON u.run_id = c.run_id AND u.cluster = c.cluster
-               LEFT JOIN guild_members g ON g.user_id = u.user_id AND g.guild_id = $2
-               WHERE c.run_id = $1
-               GROUP BY c.cluster, c.name, c.size, c.top_artists, c.top_genres
-               ORDER BY in_guild DESC, c.cluster""",
-            run_id, guild_id,
-        )
+        rows = await tribes.guild_tribe_sizes(conn, run_id, guild_id)
     return [
         TribeView(r["cluster"], r["name"], r["in_guild"], r["size"], list(r["top_artists"]),
                   list(r["top_genres"]))
@@ -63,16 +53,10 @@ async def export_guild_matches(
         run_id = await runs.live_run_id(conn, guild_id)
         if run_id is None:
             raise NoLiveRunError(guild_id)
-        members = await conn.fetch(
-            """SELECT u.user_id FROM user_clusters u
-               JOIN guild_members g ON g.user_id = u.user_id AND g.guild_id = $2
-               WHERE u.run_id = $1 ORDER BY u.user_id""",
-            run_id, guild_id,
-        )
-        for member in members:
-            rows = await match_store.live_matches(conn, guild_id, member["user_id"], limit)
+        for member in await tribes.guild_members_in_run(conn, run_id, guild_id):
+            rows = await match_store.live_matches(conn, guild_id, member, limit)
             yield {
-                "user_id": str(member["user_id"]),
+                "user_id": str(member),
                 "matches": [
                     {"user_id": str(r["other_id"]), "score": round(r["score"], 4),
                      "reasons": r["reasons"]}

@@ -193,10 +193,11 @@ async def _retry_or_fail(
 
 
 async def _message_to_send(conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, Any] | None:
-    """The stored payload minus members hidden or excluded since it was written."""
+    """The stored payload minus members who may no longer be listed to the member in its scope
+    (hidden, left the guild, excluded since it was written)."""
     stored = row["payload"]
     others = [int(m["user_id"]) for m in stored["matches"]]
-    shown = await outbox.still_shown(conn, row["user_id"], others)
+    shown = await outbox.still_shown(conn, row["user_id"], others, int(stored["scope"]["id"]))
     matches = [m for m in stored["matches"] if int(m["user_id"]) in shown]
     if not matches:
         return None

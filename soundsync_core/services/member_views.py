@@ -6,18 +6,16 @@ themselves; a ``server`` member's only to people asking from a guild they share.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 
-from soundsync_core.repositories import match_store, runs
+from soundsync_core.repositories import match_store, members, runs, tribes
 from soundsync_core.repositories.profiles import load_profiles
-from soundsync_core.services.late_joiner import nearest_tribes, score_late_joiner
+from soundsync_core.services import live_scoring
 from soundsync_core.services.members import MemberError
-from soundsync_core.taste.calibration import Calibration
 from soundsync_core.taste.profile import TasteProfile
 
 CHART_FEATURES = ("acousticness", "instrumentalness", "danceability", "energy", "loudness")
@@ -70,15 +68,7 @@ async def _check_visible(
 ) -> None:
     if viewer_id == target_id:
         return
-    row = await conn.fetchrow(
-        """SELECT m.visibility,
-                  EXISTS (SELECT 1 FROM guild_members g
-                          WHERE g.user_id = m.user_id AND g.guild_id = $2) AS in_guild
-           FROM members m WHERE m.user_id = $1""",
-        target_id, guild_id,
-    )
-    hidden = row is None or row["visibility"] == "hidden"
-    if hidden or (row["visibility"] == "server" and not row["in_guild"]):
+    if not await members.profile_visible(conn, target_id, guild_id):
         raise ProfileUnavailableError("That member's taste profile is not visible to you.")
 
 
@@ -112,21 +102,11 @@ async def _tribe_of(
     run_id = await runs.live_run_id(conn, scope)
     if run_id is None:
         return None, False
-    name = await conn.fetchval(
-        """SELECT c.name FROM user_clusters u
-           JOIN cluster_centers c ON c.run_id = u.run_id AND c.cluster = u.cluster
-           WHERE u.run_id = $1 AND u.user_id = $2""",
-        run_id, profile.user_id,
-    )
+    name = await tribes.tribe_name_of(conn, run_id, profile.user_id)
     if name is not None:
         return name, False
-    centres = await conn.fetch(
-        "SELECT cluster, name, artist_weights FROM cluster_centers WHERE run_id = $1", run_id
-    )
-    if not centres:
-        return None, False
-    order = nearest_tribes(profile, {r["cluster"]: r["artist_weights"] for r in centres})
-    return next(r["name"] for r in centres if r["cluster"] == order[0]), True
+    estimate = await live_scoring.nearest_tribe_name(conn, profile, run_id)
+    return estimate, estimate is not None
 
 
 def _view(profile: TasteProfile, tribe: str | None, estimated: bool) -> ProfileView:
@@ -166,22 +146,10 @@ async def profile_view(
 async def _stored_match(
     conn: asyncpg.Connection, scope: int, left: int, right: int
 ) -> tuple[float, dict[str, Any]] | None:
-    row = await conn.fetchrow(
-        """SELECT l.run_id, m.score, m.reasons, m.why FROM live_runs l
-           JOIN matches m ON m.run_id = l.run_id AND m.scope_id = l.scope_id
-           WHERE l.scope_id = $1 AND m.user_id = $2 AND m.other_id = $3""",
-        scope, left, right,
-    )
+    row = await match_store.live_pair(conn, scope, left, right)
     if row is None:
         return None
     return row["score"], (await match_store.readable_reasons(conn, row["run_id"], [row], [left > right]))[0]
-
-
-async def _calibration(conn: asyncpg.Connection, scope: int) -> Calibration | None:
-    run_id = await runs.live_run_id(conn, scope)
-    info = await runs.run_info(conn, run_id) if run_id is not None else None
-    stored = ((info or {}).get("metrics") or {}).get("calibration")
-    return Calibration.from_dict(stored) if stored else None
 
 
 async def compare(
@@ -199,12 +167,12 @@ async def compare(
             raise MemberError("You have no taste profile yet — use /link first.") from None
         theirs, right = await _load_one(conn, other_id, scope)
         stored = await _stored_match(conn, scope, viewer_id, other_id)
-        calibration = None if stored else await _calibration(conn, scope)
-    if stored is None:
-        scored = await asyncio.get_running_loop().run_in_executor(
-            None, lambda: score_late_joiner(mine, [theirs], calibration=calibration, k=1)
+        calibration = None if stored else await live_scoring.run_calibration(
+            conn, await runs.live_run_id(conn, scope)
         )
-        stored = (scored[0][1], scored[0][2])
+    if stored is None:
+        scored = await live_scoring.score_live(mine, [theirs], calibration, 1)
+        stored = (scored[0].percent, scored[0].reasons)
     return Comparison(left, right, float(stored[0]), stored[1])
 
 
@@ -214,18 +182,6 @@ async def taste_map(pool: asyncpg.Pool, guild_id: int) -> TasteMap:
         run_id = await runs.live_run_id(conn, guild_id)
         if run_id is None:
             return TasteMap([], {})
-        rows = await conn.fetch(
-            """SELECT u.map_x, u.map_y, u.cluster FROM user_clusters u
-               JOIN guild_members g ON g.user_id = u.user_id AND g.guild_id = $2
-               JOIN members m ON m.user_id = u.user_id
-               WHERE u.run_id = $1 AND m.visibility <> 'hidden'
-                 AND u.map_x IS NOT NULL AND u.map_y IS NOT NULL""",
-            run_id, guild_id,
-        )
-        names = await conn.fetch(
-            "SELECT cluster, name FROM cluster_centers WHERE run_id = $1", run_id
-        )
-    return TasteMap(
-        [(float(r["map_x"]), float(r["map_y"]), int(r["cluster"])) for r in rows],
-        {r["cluster"]: r["name"] for r in names},
-    )
+        points = await tribes.map_points(conn, run_id, guild_id)
+        names = await tribes.tribe_names(conn, run_id)
+    return TasteMap(points, names)

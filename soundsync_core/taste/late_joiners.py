@@ -4,12 +4,14 @@ The new member is scored exactly against everyone (one row of products). Hub rad
 only for the members that can reach the top of the list, so they are computed exactly for the
 new member and the best raw candidates instead of refitting the whole population's radii;
 the percentages come from the run's stored :class:`Calibration`, so "87 %" means the same as in
-the run's precomputed matches.
+the run's precomputed matches. With no run yet for the scope, the candidates themselves provide
+the scale.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import math
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +22,7 @@ from soundsync_core.taste.engine import TasteSpace
 from soundsync_core.taste.hubs import corrected, radii_of
 from soundsync_core.taste.profile import TasteProfile
 from soundsync_core.taste.similarity import block_scores, member_slice
+from soundsync_core.taste.vectors import artist_entries
 
 # Hub correction only demotes or mildly promotes, so the true top-k lies among the best raw.
 RAW_SHORTLIST = 50
@@ -40,16 +43,19 @@ class LiveMatch:
 def score_late_joiner(
     profile: TasteProfile,
     existing: Sequence[TasteProfile],
-    calibration: Calibration,
+    calibration: Calibration | None,
     *,
     k: int = 20,
     exclude_user_ids: Collection[int] = (),
     seed: int = 0,
 ) -> list[LiveMatch]:
-    """Top ``k`` existing members for ``profile`` (hidden/blocked ids in ``exclude_user_ids``)."""
+    """Top ``k`` existing members for ``profile`` (hidden/blocked ids in ``exclude_user_ids``);
+    ``calibration`` None: the scale is fitted on ``profile`` and ``existing``."""
     others = [p for p in existing if p.user_id != profile.user_id]
     if not others:
         return []
+    if calibration is None:
+        calibration = TasteSpace.fit([profile, *others], seed=seed).calibration
     space = TasteSpace.fit([*others, profile], seed=seed, calibration=calibration)
     me = space.n_members - 1
     raw = _raw_row(space, me)
@@ -84,3 +90,16 @@ def _raw_row(space: TasteSpace, member: int) -> np.ndarray:
 def _best(values: np.ndarray, count: int) -> np.ndarray:
     count = min(count, len(values))
     return np.argpartition(-values, count - 1)[:count]
+
+
+def nearest_tribes(me: TasteProfile, artist_weights: Mapping[int, Mapping[str, float]]) -> list[int]:
+    """Tribe ids ordered by the cosine of the member's artists to each tribe's artist profile."""
+    weights = {e.item: e.weight for e in artist_entries(me)}
+    norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+
+    def closeness(tribe: int) -> float:
+        profile = artist_weights[tribe]
+        tribe_norm = math.sqrt(sum(w * w for w in profile.values())) or 1.0
+        return sum(weights.get(a, 0.0) * w for a, w in profile.items()) / (norm * tribe_norm)
+
+    return sorted(artist_weights, key=lambda tribe: (-closeness(tribe), tribe))
