@@ -30,6 +30,7 @@ from cryptography.fernet import Fernet
 
 from soundsync_core.db.databases import drop_database, side_database
 from soundsync_core.db.pool import create_pool
+from soundsync_core.repositories.profiles import profile_count
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services.linking import start_link
 from soundsync_core.settings import Settings, load_settings
@@ -183,7 +184,7 @@ async def run_link_bench(
             results = await _recv(world)
             wall = time.perf_counter() - started
             await monitor.stop()
-            stored = await pool.fetchval("SELECT count(*) FROM profiles")
+            stored = await profile_count(pool)
         finally:
             await stop_web()
             await pool.close()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import numpy as np
 
+from soundsync_core.repositories import members
 from soundsync_core.services.importer import import_profiles
 from soundsync_core.services.recluster import ProgressCallback, ReclusterSummary, recluster
 from soundsync_synthetic import generate_community, jsonl_lines
@@ -73,10 +74,7 @@ async def _open_global(pool: asyncpg.Pool, user_ids: list[int], seed: int) -> in
     """Give a seeded :data:`GLOBAL_SHARE` of the members global visibility; returns how many."""
     rng = np.random.default_rng(seed)
     chosen = [u for u, pick in zip(user_ids, rng.random(len(user_ids)) < GLOBAL_SHARE, strict=True) if pick]
-    async with pool.acquire() as conn:
-        await conn.execute(
-            "UPDATE members SET visibility = 'global' WHERE user_id = ANY($1::bigint[])", chosen
-        )
+    await members.set_visibility(pool, chosen, "global")
     return len(chosen)
 
 

@@ -17,6 +17,7 @@ from soundsync_cli.render import render_match_table, render_tribes
 from soundsync_cli.runtime import configure_logging, database_url, open_pool
 from soundsync_core.db.databases import side_database
 from soundsync_core.db.urls import mask_url
+from soundsync_core.repositories import members
 from soundsync_core.services.community_views import guild_tribes
 from soundsync_core.services.importer import import_profiles
 from soundsync_core.services.matches import matches_for
@@ -66,7 +67,7 @@ async def _demo(settings: Settings, server: str, members: int, seed: int) -> Non
 
 
 async def _busiest_guild(pool: asyncpg.Pool) -> int:
-    async with pool.acquire() as conn:
-        return await conn.fetchval(
-            "SELECT guild_id FROM guild_members GROUP BY guild_id ORDER BY count(*) DESC LIMIT 1"
-        )
+    guild = await members.largest_guild(pool)
+    if guild is None:
+        raise RuntimeError("the demo community has no guild members")
+    return guild

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from aiohttp import web
 
+from soundsync_core.db.pool import ping
 from soundsync_core.security.states import StateError
 from web import pages
 from web.keys import LINKING_KEY, METRICS_KEY, POOL_KEY
@@ -39,7 +40,7 @@ async def healthz(request: web.Request) -> web.StreamResponse:
     """``GET /healthz``: 200 when the database answers, 503 otherwise."""
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT):
-            await request.app[POOL_KEY].fetchval("SELECT 1")
+            await ping(request.app[POOL_KEY])
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
         return web.json_response({"status": "unavailable", "database": False}, status=503)
     return web.json_response({"status": "ok", "database": True})

@@ -87,3 +87,8 @@ async def create_pool(
         )
 
     return await _with_retries(url, open_once, attempts, first_delay)
+
+
+async def ping(pool: asyncpg.Pool) -> None:
+    """One round trip to the database (raises when it does not answer)."""
+    await pool.fetchval("SELECT 1")

@@ -180,12 +180,11 @@ async def stale_accounts(
     return [r["user_id"] for r in rows]
 
 
-async def guild_ids(conn: asyncpg.Connection, user_id: int) -> tuple[int, ...]:
-    """The guilds the member is known in."""
-    rows = await conn.fetch(
-        "SELECT guild_id FROM guild_members WHERE user_id = $1 ORDER BY guild_id", user_id
+async def any_with_status(conn: asyncpg.Connection | asyncpg.Pool, source: str, status: str) -> bool:
+    """Whether some account of ``source`` has ``status``."""
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM accounts WHERE source = $1 AND status = $2)", source, status
     )
-    return tuple(r["guild_id"] for r in rows)
 
 
 async def account_status(

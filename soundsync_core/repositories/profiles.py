@@ -156,6 +156,11 @@ async def save_track_features(
     )
 
 
+async def profile_count(conn: asyncpg.Connection | asyncpg.Pool) -> int:
+    """How many profile snapshots are stored (every member, every source)."""
+    return await conn.fetchval("SELECT count(*) FROM profiles")
+
+
 async def load_profiles(
     conn: asyncpg.Connection, user_ids: Sequence[int] | None = None
 ) -> list[TasteProfile]:

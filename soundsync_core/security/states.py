@@ -10,6 +10,7 @@ from datetime import timedelta
 import asyncpg
 
 from soundsync_core.errors import MemberFacingError
+from soundsync_core.repositories import oauth_states
 from soundsync_core.security.vault import TokenVault
 
 STATE_LIFETIME = timedelta(minutes=10)
@@ -48,10 +49,8 @@ async def create_state(
 ) -> str:
     """Store a new state for the member and return it (only its hash is kept)."""
     state = secrets.token_urlsafe(32)
-    await conn.execute(
-        """INSERT INTO oauth_states (state_hash, user_id, guild_id, code_verifier_enc, expires_at)
-           VALUES ($1, $2, $3, $4, now() + $5::interval)""",
-        _hash(state), user_id, guild_id, vault.encrypt(code_verifier), STATE_LIFETIME,
+    await oauth_states.insert_state(
+        conn, _hash(state), user_id, guild_id, vault.encrypt(code_verifier), STATE_LIFETIME
     )
     return state
 
@@ -60,25 +59,15 @@ async def consume_state(conn: asyncpg.Connection, vault: TokenVault, state: str 
     """Mark the state used and return its request; :class:`StateError` says why it cannot be."""
     if not state:
         raise StateError("missing its state")
-    row = await conn.fetchrow(
-        """UPDATE oauth_states SET used_at = now()
-           WHERE state_hash = $1 AND used_at IS NULL AND expires_at > now()
-           RETURNING user_id, guild_id, code_verifier_enc""",
-        _hash(state),
-    )
+    row = await oauth_states.use_state(conn, _hash(state))
     if row is not None:
         return LinkRequest(row["user_id"], row["guild_id"], vault.decrypt(row["code_verifier_enc"]))
-    known = await conn.fetchrow(
-        "SELECT used_at IS NOT NULL AS used FROM oauth_states WHERE state_hash = $1", _hash(state)
-    )
-    if known is None:
+    used = await oauth_states.state_was_used(conn, _hash(state))
+    if used is None:
         raise StateError("unknown (or was altered)")
-    raise StateError("already used" if known["used"] else "expired")
+    raise StateError("already used" if used else "expired")
 
 
 async def release_state(conn: asyncpg.Connection, state: str) -> None:
     """Make a consumed state usable again (the token exchange failed: let the member retry)."""
-    await conn.execute(
-        "UPDATE oauth_states SET used_at = NULL WHERE state_hash = $1 AND expires_at > now()",
-        _hash(state),
-    )
+    await oauth_states.release_state(conn, _hash(state))

@@ -7,6 +7,7 @@ from typing import Literal
 
 import asyncpg
 
+from soundsync_core.repositories import connections
 from soundsync_core.services.members import MemberError
 
 ExclusionReason = Literal["friends", "not_interested"]
@@ -49,21 +50,11 @@ async def say_hi(
     if from_user == to_user:
         raise ConnectionRequestError("You cannot say hi to yourself.")
     async with pool.acquire() as conn, conn.transaction():
-        existing = await conn.fetchrow(
-            "SELECT * FROM connection_requests WHERE from_user = $1 AND to_user = $2 FOR UPDATE",
-            from_user, to_user,
-        )
+        existing = await connections.request_for_update(conn, from_user, to_user)
         if existing is not None and existing["status"] != "declined":
             raise ConnectionRequestError("You already said hi to this member.")
-        row = await conn.fetchrow(
-            """INSERT INTO connection_requests (from_user, to_user, guild_id, score, from_handle)
-               SELECT $1, $2, $3, $4, $5
-               WHERE EXISTS (SELECT 1 FROM members WHERE user_id = $2)
-               ON CONFLICT (from_user, to_user) DO UPDATE
-               SET status = 'pending', score = EXCLUDED.score, created_at = now(),
-                   answered_at = NULL, from_handle = EXCLUDED.from_handle, to_handle = NULL
-               RETURNING *""",
-            from_user, to_user, guild_id, score, from_handle,
+        row = await connections.upsert_pending_request(
+            conn, from_user, to_user, guild_id, score, from_handle
         )
     if row is None:
         raise ConnectionRequestError("That member is no longer on SoundSync.")
@@ -72,22 +63,15 @@ async def say_hi(
 
 async def cancel_hi(pool: asyncpg.Pool, from_user: int, to_user: int) -> None:
     """Forget a request that could not be delivered (their DMs are closed)."""
-    await pool.execute(
-        "DELETE FROM connection_requests WHERE from_user = $1 AND to_user = $2 AND status = 'pending'",
-        from_user, to_user,
-    )
+    await connections.delete_pending_request(pool, from_user, to_user)
 
 
 async def answer_hi(
     pool: asyncpg.Pool, from_user: int, to_user: int, *, accept: bool, to_handle: str
 ) -> ConnectionRequest:
     """``to_user`` accepts or declines; only an accepted request carries both handles."""
-    row = await pool.fetchrow(
-        """UPDATE connection_requests
-           SET status = $3, answered_at = now(), to_handle = CASE WHEN $3 = 'accepted' THEN $4 END
-           WHERE from_user = $1 AND to_user = $2 AND status = 'pending'
-           RETURNING *""",
-        from_user, to_user, "accepted" if accept else "declined", to_handle,
+    row = await connections.answer_pending_request(
+        pool, from_user, to_user, "accepted" if accept else "declined", to_handle
     )
     if row is None:
         raise ConnectionRequestError("This request was already answered or withdrawn.")
@@ -98,13 +82,5 @@ async def exclude(pool: asyncpg.Pool, user_id: int, other_id: int, reason: str) 
     """``other_id`` never appears in ``user_id``'s matches again (friends already / not interested)."""
     if reason not in EXCLUSION_REASONS:
         raise ValueError(f"unknown exclusion reason {reason!r}")
-    result = await pool.execute(
-        """INSERT INTO match_exclusions (user_id, other_id, reason)
-           SELECT $1, $2, $3
-           WHERE EXISTS (SELECT 1 FROM members WHERE user_id = $1)
-             AND EXISTS (SELECT 1 FROM members WHERE user_id = $2)
-           ON CONFLICT (user_id, other_id) DO UPDATE SET reason = EXCLUDED.reason""",
-        user_id, other_id, reason,
-    )
-    if result == "INSERT 0 0":
+    if not await connections.upsert_exclusion(pool, user_id, other_id, reason):
         raise ConnectionRequestError("That member is no longer on SoundSync.")

@@ -21,7 +21,7 @@ from datetime import datetime
 import asyncpg
 
 from soundsync_core.profiles.identity import NAME_PREFIX, name_artist_id, name_track_id
-from soundsync_core.repositories import accounts
+from soundsync_core.repositories import accounts, catalogue
 from soundsync_core.repositories.profiles import save_profiles
 from soundsync_core.sources.base import FileSource
 from soundsync_core.sources.spotify_export import ExportHistory, normalise_name, parse_export
@@ -34,8 +34,6 @@ SYNTHETIC_PREFIX = NAME_PREFIX
 TOP_SHOWN = 5
 # A parse holds the unpacked history in memory: a few at a time, whatever the queue of uploads.
 _PARSES = asyncio.Semaphore(2)
-# SQL twin of normalise_name; rows it finds are checked again in Python (locales differ).
-_SQL_NORMALISED = r"lower(regexp_replace(btrim(name), '\s+', ' ', 'g'))"
 
 
 @dataclass(frozen=True)
@@ -120,17 +118,11 @@ async def resolve_catalogue(conn: asyncpg.Connection, history: ExportHistory) ->
     """Catalogue ids for the export's artists and tracks, where the catalogue is sure."""
     match = CatalogueMatch()
     track_ids = sorted({t.spotify_id for t in history.tracks if t.spotify_id})
-    for row in await conn.fetch(
-        "SELECT track_id, name, artist_ids FROM tracks WHERE track_id = ANY($1::text[])", track_ids
-    ):
+    for row in await catalogue.tracks_by_id(conn, track_ids):
         match.tracks[row["track_id"]] = (row["name"], tuple(row["artist_ids"]))
     await _artists_of_known_tracks(conn, history, match)
     wanted = sorted({normalise_name(a.name) for a in history.artists} - match.artist_ids.keys())
-    rows = await conn.fetch(
-        f"""SELECT artist_id, name FROM artists
-            WHERE artist_id NOT LIKE 'name:%' AND {_SQL_NORMALISED} = ANY($1::text[])""",  # noqa: S608
-        wanted,
-    )
+    rows = await catalogue.artists_named(conn, wanted)
     _add_unambiguous(match, rows, set(wanted))
     await _tracks_by_name(conn, history, match)
     return match
@@ -141,9 +133,7 @@ async def _artists_of_known_tracks(
 ) -> None:
     """A known track id names its artists' ids: the surest evidence for an artist's name."""
     artist_ids = sorted({a for _, ids in match.tracks.values() for a in ids})
-    names = {r["artist_id"]: r["name"] for r in await conn.fetch(
-        "SELECT artist_id, name FROM artists WHERE artist_id = ANY($1::text[])", artist_ids
-    )}
+    names = await catalogue.artist_names(conn, artist_ids)
     for track in history.tracks:
         known = match.tracks.get(track.spotify_id or "")
         wanted = normalise_name(track.artist_name)
@@ -174,12 +164,7 @@ async def _tracks_by_name(
                          if (a := normalise_name(t.artist_name)) in match.artist_ids})
     if not artist_ids:
         return
-    rows = await conn.fetch(
-        f"""SELECT track_id, name, artist_ids FROM tracks
-            WHERE track_id NOT LIKE 'name:%' AND artist_ids && $2::text[]
-              AND {_SQL_NORMALISED} = ANY($1::text[])""",  # noqa: S608
-        sorted({normalise_name(t.name) for t in unnamed}), artist_ids,
-    )
+    rows = await catalogue.tracks_named(conn, sorted({normalise_name(t.name) for t in unnamed}), artist_ids)
     candidates: dict[tuple[str, str], list[asyncpg.Record]] = {}
     for row in rows:
         for artist_id in row["artist_ids"]:

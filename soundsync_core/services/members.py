@@ -12,7 +12,7 @@ from datetime import datetime
 import asyncpg
 
 from soundsync_core.errors import MemberFacingError
-from soundsync_core.repositories import accounts, app_state, match_store, runs
+from soundsync_core.repositories import accounts, app_state, match_store, members, oauth_states, runs
 from soundsync_core.services import digest
 
 VISIBILITIES: tuple[str, ...] = ("server", "global", "hidden")
@@ -55,11 +55,7 @@ async def record_guild(
     conn: asyncpg.Pool | asyncpg.Connection, guild_id: int, name: str | None
 ) -> None:
     """Remember a guild the bot is in (keeps its digest channel when already known)."""
-    await conn.execute(
-        """INSERT INTO guilds (guild_id, name) VALUES ($1, $2)
-           ON CONFLICT (guild_id) DO UPDATE SET name = COALESCE(EXCLUDED.name, guilds.name)""",
-        guild_id, name,
-    )
+    await members.record_guild(conn, guild_id, name)
 
 
 async def record_presence(
@@ -74,14 +70,7 @@ async def record_presence(
     async with pool.acquire() as conn:
         # Nearly every command finds both already recorded. Read first: an upsert would lock the
         # guild's row and wait for a commit on each command, queueing a busy guild's commands.
-        known = await conn.fetchrow(
-            """SELECT EXISTS (SELECT 1 FROM guilds WHERE guild_id = $1
-                              AND ($2::text IS NULL OR name = $2)) AS guild_known,
-                      EXISTS (SELECT 1 FROM members WHERE user_id = $3) AS linked,
-                      EXISTS (SELECT 1 FROM guild_members
-                              WHERE guild_id = $1 AND user_id = $3) AS member_known""",
-            guild_id, guild_name, user_id,
-        )
+        known = await members.presence(conn, guild_id, guild_name, user_id)
         if not (known["guild_known"] and (known["member_known"] or not known["linked"])):
             async with conn.transaction():
                 await _write_presence(conn, guild_id, guild_name, user_id)
@@ -92,26 +81,17 @@ async def _write_presence(
     conn: asyncpg.Connection, guild_id: int, guild_name: str | None, user_id: int
 ) -> None:
     await record_guild(conn, guild_id, guild_name)
-    await conn.execute(
-        """INSERT INTO guild_members (guild_id, user_id)
-           SELECT $1, user_id FROM members WHERE user_id = $2
-           ON CONFLICT DO NOTHING""",
-        guild_id, user_id,
-    )
+    await members.add_to_guild(conn, guild_id, user_id)
 
 
 async def forget_membership(pool: asyncpg.Pool, guild_id: int, user_id: int) -> None:
     """The member left the guild: they no longer match there."""
-    await pool.execute(
-        "DELETE FROM guild_members WHERE guild_id = $1 AND user_id = $2", guild_id, user_id
-    )
+    await members.remove_from_guild(pool, guild_id, user_id)
 
 
 async def member_settings(pool: asyncpg.Pool, user_id: int) -> MemberSettings:
     """The member's current settings (:class:`NotLinkedError` when unknown)."""
-    row = await pool.fetchrow(
-        "SELECT weekly_dm, visibility FROM members WHERE user_id = $1", user_id
-    )
+    row = await members.settings_of(pool, user_id)
     if row is None:
         raise NotLinkedError()
     return MemberSettings(row["weekly_dm"], row["visibility"])
@@ -127,12 +107,7 @@ async def update_settings(
     """Change the given settings (None = keep) and return the result."""
     if visibility is not None and visibility not in VISIBILITIES:
         raise MemberError(f"Visibility must be one of {', '.join(VISIBILITIES)}.")
-    row = await pool.fetchrow(
-        """UPDATE members SET weekly_dm = COALESCE($2, weekly_dm),
-                              visibility = COALESCE($3, visibility), updated_at = now()
-           WHERE user_id = $1 RETURNING weekly_dm, visibility""",
-        user_id, weekly_dm, visibility,
-    )
+    row = await members.update_settings(pool, user_id, weekly_dm, visibility)
     if row is None:
         raise NotLinkedError()
     return MemberSettings(row["weekly_dm"], row["visibility"])
@@ -149,21 +124,16 @@ async def unlink(pool: asyncpg.Pool, user_id: int) -> bool:
     async with pool.acquire() as conn, conn.transaction():
         await match_store.delete_member_rows(conn, user_id)
         await digest.forget_member(conn, user_id)
-        states = await conn.execute("DELETE FROM oauth_states WHERE user_id = $1", user_id)
-        member = await conn.execute("DELETE FROM members WHERE user_id = $1", user_id)
-    return member != "DELETE 0" or states != "DELETE 0"
+        had_states = await oauth_states.delete_member_states(conn, user_id)
+        had_member = await members.delete_member(conn, user_id)
+    return had_member or had_states
 
 
 async def set_digest_channel(
     pool: asyncpg.Pool, guild_id: int, guild_name: str | None, channel_id: int | None
 ) -> None:
     """Where the weekly digest of this guild is posted (None = nowhere)."""
-    await pool.execute(
-        """INSERT INTO guilds (guild_id, name, digest_channel_id) VALUES ($1, $2, $3)
-           ON CONFLICT (guild_id) DO UPDATE SET digest_channel_id = EXCLUDED.digest_channel_id,
-                                                name = COALESCE(EXCLUDED.name, guilds.name)""",
-        guild_id, guild_name, channel_id,
-    )
+    await members.set_digest_channel(pool, guild_id, guild_name, channel_id)
 
 
 async def spotify_app_mode(conn: asyncpg.Connection | asyncpg.Pool) -> str:
@@ -175,10 +145,7 @@ async def spotify_app_mode(conn: asyncpg.Connection | asyncpg.Pool) -> str:
     explicit = await app_state.get_fact(conn, SPOTIFY_APP_MODE)
     if explicit in ("full", "development"):
         return str(explicit)
-    refused = await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM accounts WHERE source = 'spotify' AND status = $1)",
-        accounts.NOT_ALLOWLISTED,
-    )
+    refused = await accounts.any_with_status(conn, "spotify", accounts.NOT_ALLOWLISTED)
     features = await app_state.get_fact(conn, app_state.SPOTIFY_AUDIO_FEATURES)
     if refused or (isinstance(features, dict) and features.get("forbidden")):
         return "development"
@@ -188,23 +155,14 @@ async def spotify_app_mode(conn: asyncpg.Connection | asyncpg.Pool) -> str:
 async def community_stats(pool: asyncpg.Pool, guild_id: int) -> CommunityStats:
     """Linked members of the guild by source, the last run serving it, the Spotify app mode."""
     async with pool.acquire() as conn:
-        sources = await conn.fetch(
-            """SELECT s.source, count(DISTINCT s.user_id) AS n FROM (
-                   SELECT user_id, source FROM accounts
-                   UNION SELECT user_id, source FROM profiles) s
-               JOIN guild_members g ON g.user_id = s.user_id AND g.guild_id = $1
-               GROUP BY s.source ORDER BY s.source""",
-            guild_id,
-        )
-        in_guild = await conn.fetchval(
-            "SELECT count(*) FROM guild_members WHERE guild_id = $1", guild_id
-        )
+        sources = await members.linked_by_source(conn, guild_id)
+        in_guild = await members.guild_size(conn, guild_id)
         run_id = await runs.live_run_id(conn, guild_id)
         info = await runs.run_info(conn, run_id) if run_id is not None else None
         mode = await spotify_app_mode(conn)
     metrics = (info or {}).get("metrics") or {}
     return CommunityStats(
-        linked_by_source={r["source"]: r["n"] for r in sources},
+        linked_by_source=sources,
         members_in_guild=in_guild,
         last_run_finished=(info or {}).get("finished_at"),
         last_run_members=metrics.get("members"),

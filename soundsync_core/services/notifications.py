@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 
 import asyncpg
 
+from soundsync_core.repositories import notices
+
 log = logging.getLogger(__name__)
 
 LINK_CHANNEL = "soundsync_links"
@@ -61,7 +63,7 @@ class LinkEvent:
 
 async def notify_link(conn: asyncpg.Connection, event: LinkEvent) -> None:
     """Send ``event`` on :data:`LINK_CHANNEL` (delivered when the surrounding transaction commits)."""
-    await conn.execute("SELECT pg_notify($1, $2)", LINK_CHANNEL, event.to_json())
+    await notices.notify(conn, LINK_CHANNEL, event.to_json())
 
 
 class LinkListener:

@@ -28,6 +28,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from soundsync_core.repositories import scheduler_runs
 from soundsync_core.services.digest import DMSender, fill_outbox, period_of
 from soundsync_core.services.digest_delivery import drain_outbox
 from soundsync_core.services.recluster import NothingToClusterError, ReclusterBusyError, recluster
@@ -46,7 +47,6 @@ JOB_LOCK_KEYS = {WEEKLY_RECLUSTER: 0x50554E44_0010, WEEKLY_DIGEST: 0x50554E44_00
 # is at most this late; beyond that :func:`missed_jobs` decides at the next start.
 MISFIRE_GRACE_SECONDS = 6 * 3600
 OUTBOX_RETRY_MINUTES = 15
-_LAST_RUN_KEY = "scheduler.last_run.{}"
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
@@ -124,19 +124,15 @@ async def run_exclusively(pool: asyncpg.Pool, job_id: str, body: Callable[[], Aw
     """Run ``body`` unless another process holds the job's lock; record when it last ran."""
     key = JOB_LOCK_KEYS[job_id]
     async with pool.acquire() as conn:
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
+        if not await scheduler_runs.try_lock_job(conn, key):
             log.info("%s: another process is running it; skipped here", job_id)
             return False
         try:
             await body()
-            await conn.execute(
-                """INSERT INTO app_state (key, value) VALUES ($1, $2)
-                   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()""",
-                _LAST_RUN_KEY.format(job_id), {"at": datetime.now(UTC).isoformat()},
-            )
+            await scheduler_runs.record_job_run(conn, job_id, datetime.now(UTC))
             return True
         finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", key)
+            await scheduler_runs.unlock_job(conn, key)
 
 
 def crontab_trigger(expr: str, timezone: str = "UTC") -> CronTrigger:
@@ -213,7 +209,7 @@ async def missed_jobs(pool: asyncpg.Pool, settings: Settings, *, timezone: str =
     now = now or datetime.now(UTC)
     missed = set()
     for job_id, expr in ((WEEKLY_RECLUSTER, settings.recluster_cron), (WEEKLY_DIGEST, settings.digest_cron)):
-        last = await _last_run(pool, job_id)
+        last = await scheduler_runs.last_job_run(pool, job_id)
         if last is None:
             continue
         due = crontab_trigger(expr, timezone).get_next_fire_time(None, last)
@@ -221,11 +217,6 @@ async def missed_jobs(pool: asyncpg.Pool, settings: Settings, *, timezone: str =
             log.info("%s missed its run of %s while no scheduler was up; running it once now", job_id, due)
             missed.add(job_id)
     return missed
-
-
-async def _last_run(pool: asyncpg.Pool, job_id: str) -> datetime | None:
-    value = await pool.fetchval("SELECT value FROM app_state WHERE key = $1", _LAST_RUN_KEY.format(job_id))
-    return datetime.fromisoformat(value["at"]) if value else None
 
 
 async def start_scheduler(jobs: WeeklyJobs, settings: Settings, *, timezone: str = "UTC") -> AsyncIOScheduler:
