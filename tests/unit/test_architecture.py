@@ -1,10 +1,12 @@
 """The layering rules hold: the core stays pure, nobody but the settings reads the environment,
-and no first-party module imports itself back through others.
+and no first-party module imports itself back through others; SQL lives only in the
+repositories (and the database plumbing); the compute stage does no I/O.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import tomllib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -31,6 +33,65 @@ def _imports(path: Path) -> Iterator[str]:
             yield node.module
             if node.module == "aiohttp":
                 yield from (f"aiohttp.{alias.name}" for alias in node.names)
+
+
+# Where SQL may be written: one repository module per table group, and the database plumbing
+# (migrations, pool, embedded server).
+SQL_HOMES = ("soundsync_core/repositories/", "soundsync_core/db/")
+SQL_CHECKED = (
+    "soundsync_core", "bot", "web", "soundsync_cli", "soundsync_bench", "soundsync_synthetic",
+    "soundsync_fakes",
+)
+SQL_ALLOWED = {
+    # Checks that the benchmark's own database holds the requested dataset and picks the
+    # members who ask; no product code needs these reads.
+    "soundsync_bench/matches_latency.py",
+}
+# A string literal that starts like a SQL statement (any case); English sentences such as
+# "Select a member", "Delete everything" or "Update your settings" do not match.
+SQL_STATEMENT = re.compile(
+    r"""^\s*(?:
+        SELECT\s+(?:\*|DISTINCT\b|EXISTS\b|\d|\$\d|[\w.]+\s*(?:,|\(|::|\bFROM\b|\bAS\b|\bIS\b|$))
+      | INSERT\s+INTO\b
+      | UPDATE\s+[\w.]+\s+SET\b
+      | DELETE\s+FROM\b
+      | WITH\s+(?:RECURSIVE\s+)?\w+\s+AS\s*(?:NOT\s+)?(?:MATERIALIZED\s*)?\(
+      | COPY\s+[\w.]+\s*(?:\([^)]*\)\s*)?(?:FROM|TO)\s+(?:STDIN|STDOUT|PROGRAM|')
+      | CREATE\s+(?:TABLE|INDEX|UNIQUE|VIEW|MATERIALIZED|DATABASE|SCHEMA|EXTENSION|FUNCTION
+                   |TEMP|TEMPORARY|OR\s+REPLACE)\b
+      | DROP\s+(?:TABLE|INDEX|VIEW|DATABASE|SCHEMA|FUNCTION)\b
+      | ALTER\s+TABLE\b
+      | TRUNCATE\s+TABLE\b
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    owners = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    return {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, owners) and node.body and isinstance(node.body[0], ast.Expr)
+    }
+
+
+def _sql_literals(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, text) of every string literal (or f-string's leading text) that is SQL."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip = _docstrings(tree)
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.JoinedStr):
+            skip.update(id(part) for part in node.values)  # the f-string is judged as a whole
+            text = node.values[0].value if node.values and isinstance(node.values[0], ast.Constant) else ""
+        elif isinstance(node, ast.Constant):
+            text = node.value
+        else:
+            continue
+        if isinstance(text, str) and SQL_STATEMENT.match(text):
+            yield node.lineno, " ".join(text.split())[:60]
 
 
 def _forbidden(module: str) -> bool:
@@ -151,3 +212,38 @@ def test_the_cycle_checker_sees_every_kind_of_import(tmp_path: Path) -> None:
     assert import_cycles(tmp_path, ["planted"]) == [
         ["planted.a", "planted.c", "planted.sub.b"], ["planted.selfish"],
     ]
+
+
+def test_sql_lives_only_in_repositories_and_the_database_plumbing() -> None:
+    offenders = [
+        f"{relative}:{line}: {text}"
+        for folder in SQL_CHECKED
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if not (relative := path.relative_to(ROOT).as_posix()).startswith(SQL_HOMES)
+        and relative not in SQL_ALLOWED
+        for line, text in _sql_literals(path)
+    ]
+    assert offenders == []
+
+
+def test_the_sql_allow_list_names_files_that_still_need_it() -> None:
+    assert all(list(_sql_literals(ROOT / relative)) for relative in SQL_ALLOWED)
+
+
+def test_the_checker_sees_sql_and_not_english(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        '"""Select the members: this docstring is prose."""\n'
+        "async def members(conn, guild):\n"
+        '    """Delete from the list whoever left."""\n'
+        '    label = "Delete everything"\n'
+        '    hint = "Select a member from the list"\n'
+        '    await conn.execute("update members set weekly_dm = false")\n'
+        '    return await conn.fetch(f"""SELECT user_id FROM guild_members WHERE guild_id = {guild}""")\n'
+    )
+    assert [line for line, _ in _sql_literals(sample)] == [6, 7]
+
+
+def test_the_compute_stage_imports_no_repository() -> None:
+    compute = ROOT / "soundsync_core" / "services" / "run_compute.py"
+    assert [m for m in _imports(compute) if m.startswith("soundsync_core.repositories")] == []
