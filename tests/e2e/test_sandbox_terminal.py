@@ -92,6 +92,19 @@ async def test_switching_members_listing_them_and_mistakes(sandbox: Sandbox) -> 
     assert "press N" in await terminal.run("help")
 
 
+async def test_say_hi_then_accept_from_the_other_members_dms(sandbox: Sandbox) -> None:
+    terminal = SandboxTerminal(sandbox)
+    page = await terminal.run("/matches")
+    other = page.split("== ", 1)[1].split(" — ")[0].lower()
+    assert "Said hi" in await terminal.run(f"press {button(page, 'Say hi')}")
+    await terminal.run(f"as {other}")
+    request = await terminal.run("dms")
+    assert "Ada (" in request
+    assert "would like to connect" in request
+    accepted = await terminal.run(f"press {button(request, 'Accept')}")
+    assert "@ada" in accepted
+
+
 async def test_link_prints_the_page_a_browser_opens_and_the_linked_dm_follows(sandbox: Sandbox) -> None:
     terminal = SandboxTerminal(sandbox, member="bob")
     shown = await terminal.run("link")
