@@ -119,7 +119,12 @@ class SandboxTerminal:
         except ValueError as exc:
             raise TerminalError(str(exc)) from None
         fake, guild = self.sandbox.fake, self.sandbox.world.guild.id
-        schema = fake.commands.find(name, CHAT_INPUT, guild)
+        try:
+            schema = fake.commands.find(name, CHAT_INPUT, guild)
+        except LookupError:
+            known = sorted({c["name"] for c in [*fake.commands.listing(guild), *fake.commands.listing()]
+                            if c["type"] == CHAT_INPUT})
+            raise TerminalError(f"no command /{name}; the bot has /{', /'.join(known)}") from None
         options = self._options(schema, args)
         interaction = await fake.slash_command(self.member.id, guild, name, options=options)
         return self._show(await self._answer(interaction))
