@@ -22,3 +22,9 @@ def at_least(minimum: int) -> Callable[[str], int]:
 
 
 positive = at_least(1)
+
+
+def add_database_option(cmd: argparse.ArgumentParser) -> None:
+    """``--database NAME``: read another database on the same server (the demo's, the sandbox's)."""
+    cmd.add_argument("--database", metavar="NAME",
+                     help="another database on the same server, e.g. soundsync_demo (the demo's)")

@@ -1,4 +1,5 @@
-"""``soundsync bot`` (gateway + scheduler) and ``soundsync run [--sandbox]`` (bot + web + scheduler).
+"""``soundsync bot`` (gateway + scheduler), ``soundsync run [--sandbox]`` (bot + web + scheduler)
+and ``soundsync sandbox`` (the same against local fakes, with a terminal to act as a member).
 
 The process's object graph is built by :mod:`soundsync_cli.bootstrap`; this module parses the
 command and drives it until SIGINT/SIGTERM.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator
 
 from soundsync_cli import bootstrap
@@ -26,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="no credentials: start a fake Discord and fake Spotify on loopback")
     cmd.add_argument("--host", default=DEFAULT_HOST, help=f"interface the web binds ({DEFAULT_HOST})")
     cmd.set_defaults(handler=run_all)
+    cmd = sub.add_parser("sandbox", help="no credentials: act as a member of a server on local fakes")
+    cmd.add_argument("--tour", action="store_true", help="take the guided tour first")
+    cmd.set_defaults(handler=run_sandbox_terminal)
 
 
 def run_bot(args: argparse.Namespace, settings: Settings) -> int:
@@ -41,16 +46,27 @@ def run_all(args: argparse.Namespace, settings: Settings) -> int:
     """Bot + web + scheduler (or the whole thing against local fakes with ``--sandbox``)."""
     configure_logging(settings)
     if args.sandbox:
-        from soundsync_cli.sandbox import run_sandbox  # the fakes load only when asked for
-
-        check_port_free("127.0.0.1", settings.port)
-        with database_url(settings) as server:
-            asyncio.run(until_signal(run_sandbox(settings, server)))
-        return 0
+        # The tour, then the terminal when a person is there to type.
+        return _sandbox(settings, tour=True, terminal=sys.stdin.isatty())
     settings.require("discord_token", "spotify_client_id", "soundsync_secret_key")
     check_port_free(args.host, settings.port)
     with database_url(settings) as url:
         asyncio.run(until_signal(serve(settings, url, with_web=True, host=args.host)))
+    return 0
+
+
+def run_sandbox_terminal(args: argparse.Namespace, settings: Settings) -> int:
+    """The sandbox with a terminal to act as any member (``soundsync sandbox``)."""
+    configure_logging(settings)
+    return _sandbox(settings, tour=args.tour, terminal=True)
+
+
+def _sandbox(settings: Settings, *, tour: bool, terminal: bool) -> int:
+    from soundsync_cli.sandbox_repl import play_sandbox  # the fakes load only when asked for
+
+    check_port_free("127.0.0.1", settings.port)
+    with database_url(settings) as server:
+        asyncio.run(play_sandbox(settings, server, tour=tour, terminal=terminal))
     return 0
 
 

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from soundsync_cli.args import positive
+from soundsync_cli.args import add_database_option, positive
 from soundsync_cli.errors import CommandError, UsageError
 from soundsync_cli.progress import Progress
 from soundsync_cli.render import match_list_json, render_match_table, render_tribes
@@ -54,15 +54,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="matches among members whose visibility is 'global'")
     cmd.add_argument("--limit", type=positive, default=10)
     cmd.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    add_database_option(cmd)
     cmd.set_defaults(handler=run_matches)
 
     cmd = sub.add_parser("export-matches", help="one JSON line per member of a guild")
     cmd.add_argument("--guild", type=int, required=True)
     cmd.add_argument("--limit", type=positive, default=20)
+    add_database_option(cmd)
     cmd.set_defaults(handler=run_export)
 
     cmd = sub.add_parser("tribes", help="the taste tribes of a guild")
     cmd.add_argument("--guild", type=int, required=True)
+    add_database_option(cmd)
     cmd.set_defaults(handler=run_tribes)
 
 
@@ -124,7 +127,7 @@ async def _recluster(settings: Settings, url: str, guild_id: int | None) -> Recl
 def run_matches(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings)
     guild = None if args.global_scope else args.guild
-    with database_url(settings) as url:
+    with database_url(settings, args.database) as url:
         result = asyncio.run(_with_pool(
             settings, url, lambda pool: matches_for(pool, args.user_id, guild, args.limit)
         ))
@@ -137,7 +140,7 @@ def run_matches(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_export(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings)
-    with database_url(settings) as url:
+    with database_url(settings, args.database) as url:
         asyncio.run(_with_pool(settings, url, lambda pool: _export(pool, args)))
     return 0
 
@@ -149,7 +152,7 @@ async def _export(pool: asyncpg.Pool, args: argparse.Namespace) -> None:
 
 def run_tribes(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings)
-    with database_url(settings) as url:
+    with database_url(settings, args.database) as url:
         tribes = asyncio.run(_with_pool(settings, url, lambda pool: guild_tribes(pool, args.guild)))
     print(render_tribes(tribes))
     return 0

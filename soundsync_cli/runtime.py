@@ -19,20 +19,28 @@ from soundsync_core.db.migrations import (
     schema_version,
 )
 from soundsync_core.db.pool import connect, create_pool
+from soundsync_core.db.urls import with_database
 from soundsync_core.settings import Settings
 
 
 @contextlib.contextmanager
-def database_url(settings: Settings) -> Iterator[str]:
-    """``DATABASE_URL`` when set; otherwise the embedded server, stopped again on exit."""
+def database_url(settings: Settings, database: str | None = None) -> Iterator[str]:
+    """``DATABASE_URL`` when set; otherwise the embedded server, stopped again on exit.
+
+    ``database`` names another database on the same server (``--database soundsync_demo``).
+    """
     if settings.database_url:
-        yield settings.database_url
+        yield _on(settings.database_url, database)
         return
     embedded = EmbeddedDatabase(settings.data_dir)
     try:
-        yield embedded.start()
+        yield _on(embedded.start(), database)
     finally:
         embedded.stop()
+
+
+def _on(url: str, database: str | None) -> str:
+    return with_database(url, database) if database else url
 
 
 @contextlib.asynccontextmanager

@@ -1,16 +1,17 @@
-"""``soundsync run --sandbox``: the whole product on loopback, with no credentials at all.
+"""``soundsync sandbox`` / ``run --sandbox``: the whole product on loopback, with no credentials.
 
 Starts the project's fake Discord and fake Spotify, seeds a small world (one server, a few
 members with listening profiles, one recluster), runs bot + web + scheduler against them in
-their own database, and takes a short tour (link → consent → linked DM, /recluster, /matches,
-/tribes)
-printing what the bot answered. Then it keeps running until Ctrl-C.
+their own database and prints where everything is (URLs, member ids, the database). It can take
+a short tour (link → consent → linked DM, /recluster, /matches, /tribes) printing what the bot
+answered; :mod:`soundsync_cli.sandbox_repl` then lets a person act as any member.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -20,6 +21,7 @@ from pydantic import SecretStr
 from soundsync_cli.bootstrap import Running, serve
 from soundsync_cli.runtime import open_pool
 from soundsync_core.db.databases import side_database
+from soundsync_core.db.urls import mask_url
 from soundsync_core.services.importer import import_profiles
 from soundsync_core.services.recluster import recluster
 from soundsync_core.settings import Settings
@@ -58,8 +60,41 @@ def _seed_discord(fake: FakeDiscord) -> tuple[DefaultWorld, dict[str, FakeUser]]
 
 
 def _seed_spotify(spotify: FakeSpotify) -> None:
-    artists = [spotify.add_artist(name, ["jazz"]) for name in GROUPS["jazz"]]
-    spotify.add_user("bob-spotify", "Bob", top_artists=artists, allowlisted=True)
+    # One account per member, so anyone can link from the consent page in a browser. The app
+    # has full access: Spotify's five-user allowlist of development mode does not apply.
+    artists = {group: [spotify.add_artist(name, [group]) for name in names]
+               for group, names in GROUPS.items()}
+    for name, group in [("bob", "jazz"), *SANDBOX_MEMBERS]:
+        spotify.add_user(f"{name}-spotify", name.title(), top_artists=artists[group])
+
+
+@dataclass
+class Sandbox:
+    """Everything a sandbox runs, for the terminal and the tests to drive."""
+
+    running: Running
+    fake: FakeDiscord
+    spotify: FakeSpotify
+    world: DefaultWorld
+    members: dict[str, FakeUser]  # by username
+    database_url: str
+    web_url: str
+
+    def describe(self) -> str:
+        """Where everything is: URLs, the guild, member ids, the database (password masked)."""
+        admins = {self.world.admin.id}
+        people = ", ".join(f"{name} {user.id}{' (admin)' if user.id in admins else ''}"
+                           for name, user in self.members.items())
+        return "\n".join([
+            "sandbox is up:",
+            f"  fake Discord  {self.fake.base_url}",
+            f"  fake Spotify  {self.spotify.url}  (accounts: "
+            f"{', '.join(self.spotify.catalog.users)})",
+            f"  web           {self.web_url}  (link pages: /link?state=…)",
+            f"  database      {mask_url(self.database_url)}",
+            f"  guild         {self.world.guild.name}  id {self.world.guild.id}",
+            f"  members       {people}",
+        ])
 
 
 def sandbox_settings(settings: Settings, fake: FakeDiscord, spotify: FakeSpotify) -> Settings:
@@ -78,7 +113,7 @@ def sandbox_settings(settings: Settings, fake: FakeDiscord, spotify: FakeSpotify
     })
 
 
-async def run_sandbox(settings: Settings, server: str, *, tour: bool = True) -> AsyncIterator[Running]:
+async def run_sandbox(settings: Settings, server: str, *, tour: bool = True) -> AsyncIterator[Sandbox]:
     """Start the fakes and SoundSync; yields what is running (after the tour)."""
     port_base = f"http://127.0.0.1:{settings.port}"
     async with FakeDiscord() as fake, FakeSpotify(redirect_uri=f"{port_base}/callback") as spotify:
@@ -92,11 +127,11 @@ async def run_sandbox(settings: Settings, server: str, *, tour: bool = True) -> 
             await import_profiles(pool, lines)
             await recluster(pool, guild_id=world.guild.id)
             async for running in serve(local, pool, with_web=True, host="127.0.0.1"):
-                print(f"sandbox: fake Discord at {fake.base_url}, fake Spotify at {spotify.url}, "
-                      f"web at {port_base}, database {SANDBOX_DATABASE}")
+                sandbox = Sandbox(running, fake, spotify, world, users, url, port_base)
+                print(sandbox.describe(), flush=True)
                 if tour:
                     await take_tour(fake, spotify, world)
-                yield running
+                yield sandbox
 
 
 async def take_tour(fake: FakeDiscord, spotify: FakeSpotify, world: DefaultWorld) -> list[str]:

@@ -1,7 +1,8 @@
 """Synthetic communities with planted taste groups, for demos, benchmarks and tests.
 
 The generator imitates real listening: a Zipf-popular catalogue with pop stars everyone hears,
-genre neighbourhoods with their own artists, members with 1–3 tastes, noisy ranks from sampled
+genre neighbourhoods with their own artists (real, well-known ones at the head of
+each genre, from `data/artists.tsv`), members with 1–3 tastes, noisy ranks from sampled
 listens, and optional fields (playcounts, genres, audio features, tracks) present only for
 some members — see :func:`generate_community`.
 """

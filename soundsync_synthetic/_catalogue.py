@@ -3,6 +3,12 @@
 Artists ``[0, n_pop)`` are the pop stars every taste group listens to; group ``g`` owns the
 block ``[n_pop + g * per_group, n_pop + (g + 1) * per_group)``. Within each block artists are
 ordered by popularity, so a Zipf law over the position is the popularity law.
+
+Names come from a curated list of real artists (``data/artists.tsv``): the head of the pop
+block is real pop stars, group ``g`` is the ``g``-th genre of the list and the head of its block
+is that genre's real artists (groups beyond the list's genres share a genre and split its
+artists). The long tail, which no list of a few hundred names can fill, keeps invented names.
+Real artists carry only their listed genre; the invented ones get the group's sub-genres.
 """
 
 from __future__ import annotations
@@ -12,15 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from soundsync_core.taste.profile import AUDIO_FEATURES
+from soundsync_synthetic._artists import POP, curated_artists, scene_genres
 
 _SYLLABLES = (
     "ka", "lo", "mi", "ra", "ve", "so", "tu", "ni", "da", "ze", "ph", "or", "el", "an", "qu",
     "by", "xo", "li", "mo", "sa", "te", "va", "ru", "ci", "no", "ly", "fa", "go", "hu", "je",
-)  # fmt: skip
-_GENRE_BASES = (
-    "rock", "pop", "hip hop", "techno", "house", "jazz", "folk", "metal", "soul", "ambient",
-    "punk", "r&b", "trap", "drum and bass", "country", "classical", "reggae", "shoegaze",
-    "grime", "disco", "emo", "dub", "salsa", "k-pop",
 )  # fmt: skip
 _GENRE_MODIFIERS = (
     "indie", "dark", "alt", "nu", "lo-fi", "deep", "neo", "post", "dream", "hyper", "uk",
@@ -100,13 +102,22 @@ def build_catalogue(
     """Draw names, genres and per-track audio features for ``n_groups`` genre neighbourhoods."""
     n_artists = n_pop + n_groups * per_group
     group_genres = _group_genres(rng, n_groups)
+    real = _real_artists(n_pop, per_group, group_genres)
+    # Draws in the same order as ever: the same seed gives the same listening as before names
+    # were real (benchmarks stay comparable).
+    names = _names(rng, n_artists)
+    titles = _titles(rng, n_artists * tracks_per_artist)
+    genres = _artist_genres(rng, n_pop, per_group, group_genres, genre_fraction)
+    for index, (name, _) in real.items():
+        names[index] = name
     return Catalogue(
         n_pop=n_pop,
         per_group=per_group,
         tracks_per_artist=tracks_per_artist,
-        artist_names=_names(rng, n_artists),
-        track_titles=_titles(rng, n_artists * tracks_per_artist),
-        artist_genres=_artist_genres(rng, n_pop, per_group, group_genres, genre_fraction),
+        artist_names=_unique(names),
+        track_titles=titles,
+        # The list's genre is a fact about a real artist; a drawn sub-genre would not be.
+        artist_genres=[(real[i][1],) if i in real and g else g for i, g in enumerate(genres)],
         group_genres=group_genres,
         track_features=_track_features(rng, n_groups, n_pop, per_group, tracks_per_artist),
         track_known=rng.random(n_artists * tracks_per_artist) < feature_coverage,
@@ -119,8 +130,42 @@ def _names(rng: np.random.Generator, count: int) -> list[str]:
     first = np.char.add(parts[:, 0], parts[:, 1])
     second = np.char.add(np.char.add(parts[:, 2], parts[:, 3]), parts[:, 4])
     names = np.char.add(np.char.add(np.char.capitalize(first), " "), np.char.capitalize(second))
-    # An index suffix keeps names unique, as the random syllables alone may collide.
-    return [f"{name} {i}" for i, name in enumerate(names.tolist())]
+    return names.tolist()
+
+
+def _unique(names: list[str]) -> list[str]:
+    """The names, a rare repeat of random syllables told apart as "… II", "… III" …"""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} {_roman(seen[name])}")
+    return out
+
+
+def _roman(number: int) -> str:
+    numerals = ((10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
+    out = ""
+    for value, numeral in numerals:
+        count, number = divmod(number, value)
+        out += numeral * count
+    return out
+
+
+def _real_artists(
+    n_pop: int, per_group: int, group_genres: list[tuple[str, ...]]
+) -> dict[int, tuple[str, str]]:
+    """Catalogue index → (real name, genre) for the head of the pop block and of every group."""
+    curated = curated_artists()
+    real = {i: (name, POP) for i, name in enumerate(curated[POP][:n_pop])}
+    bases = [genres[0] for genres in group_genres]
+    for group, base in enumerate(bases):
+        # Groups that share a genre (more groups than genres) deal its artists out in turn.
+        scenes = [g for g, b in enumerate(bases) if b == base]
+        names = curated[base][scenes.index(group) :: len(scenes)][:per_group]
+        start = n_pop + group * per_group
+        real.update({start + i: (name, base) for i, name in enumerate(names)})
+    return real
 
 
 def _titles(rng: np.random.Generator, count: int) -> list[str]:
@@ -132,8 +177,9 @@ def _titles(rng: np.random.Generator, count: int) -> list[str]:
 
 def _group_genres(rng: np.random.Generator, n_groups: int) -> list[tuple[str, ...]]:
     genres = []
+    bases = scene_genres()
     for g in range(n_groups):
-        base = _GENRE_BASES[g % len(_GENRE_BASES)]
+        base = bases[g % len(bases)]
         modifiers = rng.choice(len(_GENRE_MODIFIERS), size=2, replace=False)
         genres.append((base, *(f"{_GENRE_MODIFIERS[m]} {base}" for m in modifiers)))
     return genres

@@ -28,10 +28,11 @@ async def test_sandbox_links_bob_and_answers_matches_and_tribes(
     sandbox = run_sandbox(settings, server_url)
     try:
         running = await anext(sandbox)
-        assert running.bot.is_ready()
+        assert running.running.bot.is_ready()
     finally:
         await sandbox.aclose()
     out = capsys.readouterr().out
+    assert out.startswith("sandbox is up:")
     assert "/callback answered HTTP 200" in out
     assert "bob's DM: Your Spotify account is linked!" in out
     assert "/recluster as ada → ✅ Recluster finished" in out

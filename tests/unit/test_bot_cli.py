@@ -1,4 +1,4 @@
-"""``soundsync bot`` / ``soundsync run [--sandbox]`` parse, and point discord.py at the settings."""
+"""``soundsync bot`` / ``run [--sandbox]`` / ``sandbox`` parse, and point discord.py at the settings."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ def test_bot_and_run_commands_are_registered() -> None:
     run = parser().parse_args(["run", "--sandbox", "--host", "127.0.0.1"])
     assert (run.handler, run.sandbox, run.host) == (bot_commands.run_all, True, "127.0.0.1")
     assert parser().parse_args(["run"]).sandbox is False
+    sandbox = parser().parse_args(["sandbox", "--tour"])
+    assert (sandbox.handler, sandbox.tour) == (bot_commands.run_sandbox_terminal, True)
+    assert parser().parse_args(["sandbox"]).tour is False
 
 
 def test_discord_urls_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:

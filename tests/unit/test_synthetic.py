@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from importlib import resources
 from itertools import combinations
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from soundsync_synthetic import (
     jsonl_lines,
     write_jsonl,
 )
+from soundsync_synthetic._artists import curated_artists, scene_genres
 
 
 @pytest.fixture(scope="module")
@@ -202,3 +204,49 @@ def test_twenty_thousand_members_in_a_few_seconds() -> None:
     assert big.n_groups >= 40
     # ~5 s on a loaded 2-core machine; the bound leaves room for CI noise, not for a 10x regression.
     assert elapsed < 30.0
+
+
+def test_curated_artists_ship_with_the_package_grouped_by_genre() -> None:
+    text = resources.files("soundsync_synthetic").joinpath("data/artists.tsv").read_text(encoding="utf-8")
+    rows = [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")][1:]
+    assert all(len(row) == 2 for row in rows)
+    names = [artist for _, artist in rows]
+    assert 300 <= len(names) == len(set(names))
+    curated = curated_artists()
+    assert sum(map(len, curated.values())) == len(names)
+    assert {"jazz", "metal", "hip hop", "k-pop", "classical", "electronic", "indie rock", "country",
+            "latin", "r&b"} <= set(scene_genres())
+    assert "Miles Davis" in curated["jazz"]
+    assert "Metallica" in curated["metal"]
+    assert min(map(len, curated.values())) >= 15
+
+
+def test_catalogue_names_real_artists_by_genre_and_invents_no_numbered_names(
+    community: SyntheticCommunity,
+) -> None:
+    cat = community.catalogue
+    curated = curated_artists()
+    assert cat.artist_names[: len(curated["pop"])] == list(curated["pop"])
+    for group, genres in enumerate(cat.group_genres):
+        assert genres[0] == scene_genres()[group]
+        start = cat.n_pop + group * cat.per_group
+        head = cat.artist_names[start : start + len(curated[genres[0]])]
+        assert head == list(curated[genres[0]])
+        assert all(g in ((), (genres[0],)) for g in cat.artist_genres[start : start + len(head)])
+    assert len(set(cat.artist_names)) == cat.n_artists
+    listed = {name for names in curated.values() for name in names}
+    invented = [name for name in cat.artist_names if name not in listed]
+    assert not any(char.isdigit() for name in invented for char in name)  # no "Vean Momida 4300"
+
+
+def test_groups_beyond_the_list_share_a_genre_and_split_its_artists() -> None:
+    genres = len(scene_genres())
+    big = generate_community(200, seed=2, n_groups=genres + 1, artists_per_group=30)
+    cat = big.catalogue
+    first, again = 0, genres  # the first genre names two groups
+    assert cat.group_genres[first][0] == cat.group_genres[again][0]
+    heads = [set(cat.artist_names[cat.n_pop + g * 30 :][:30]) for g in (first, again)]
+    listed = set(curated_artists()[cat.group_genres[first][0]])
+    assert heads[0] & listed
+    assert heads[1] & listed
+    assert not heads[0] & heads[1]
