@@ -38,7 +38,7 @@ from soundsync_core.services.ingestion import refresh_stale_profiles
 from soundsync_core.services.scheduler import WeeklyJobs, start_scheduler
 from soundsync_core.settings import Settings
 from soundsync_core.sources.base import SourceRegistry
-from soundsync_core.sources.spotify_gateway import SpotifyGateway, warm_worker
+from soundsync_core.sources.spotify_gateway import SpotifyGateway, warm_worker, worker_initializer
 from soundsync_core.sources.spotify_source import SpotifySource
 from web.app import PathOnlyAccessLogger, create_app
 
@@ -81,7 +81,8 @@ def spotify_gateway(settings: Settings) -> Iterator[SpotifyGateway]:
         yield SpotifyGateway(settings)
         return
     workers = ProcessPoolExecutor(
-        settings.spotify_workers, mp_context=multiprocessing.get_context("spawn")
+        settings.spotify_workers, mp_context=multiprocessing.get_context("spawn"),
+        initializer=worker_initializer,
     )
     try:
         _start_workers(workers, settings.spotify_workers)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from concurrent.futures import Executor
@@ -112,6 +113,15 @@ def _on_client(spec: ClientSpec, fn: Callable[..., T], *args: Any) -> T:
 
 def warm_worker() -> None:
     """Submitted once per worker process at start-up: unpickling it imports this module there."""
+
+
+def worker_initializer() -> None:
+    """Worker processes leave Ctrl-C to their parent, which shuts them down in order.
+
+    A terminal's SIGINT reaches the whole process group; without this every worker printed a
+    KeyboardInterrupt traceback of its own.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _me(client: spotipy.Spotify) -> dict[str, Any]:
