@@ -2,7 +2,7 @@
 
 The fake Spotify runs in its own process (so its work does not count as our event loop's);
 the web app, its pool and a stall monitor share this process's loop. Each member is first
-walked to the callback (``/link`` → consent); then every callback is fired at once and we
+walked to the callback (``/link`` → Continue → consent); then every callback is fired at once and we
 measure each one's latency and the event loop's worst lateness while they ingest.
 
 The core never imports the web app: the composition root passes ``start_web``.
@@ -34,6 +34,7 @@ from soundsync_core.repositories.profiles import profile_count
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services.linking import start_link
 from soundsync_core.settings import Settings, load_settings
+from soundsync_fakes.browser import continue_to_provider
 
 STALL_TICK = 0.010
 # start_web(settings, pool) → (base URL, stop coroutine function)
@@ -140,10 +141,9 @@ class StallMonitor:
 async def _walk_to_callback(
     http: aiohttp.ClientSession, base: str, link_url: str, member: str
 ) -> dict[str, str]:
-    """What a browser does before the callback: our /link, then Spotify's consent form."""
+    """What a browser does before the callback: our /link page, then Spotify's consent form."""
     path = urlsplit(link_url)
-    async with http.get(f"{base}{path.path}?{path.query}", allow_redirects=False) as response:
-        authorize = response.headers["Location"]
+    authorize = await continue_to_provider(http, f"{base}{path.path}?{path.query}")
     async with http.post(authorize, data={"decision": "approve", "as_user": member},
                          allow_redirects=False) as response:
         location = response.headers["Location"]

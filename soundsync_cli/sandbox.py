@@ -25,6 +25,7 @@ from soundsync_core.db.urls import mask_url
 from soundsync_core.services.importer import import_profiles
 from soundsync_core.services.recluster import recluster
 from soundsync_core.settings import Settings
+from soundsync_fakes.browser import continue_to_provider
 from soundsync_fakes.discord import FakeDiscord
 from soundsync_fakes.discord_state import DefaultWorld, FakeUser
 from soundsync_fakes.spotify import FakeSpotify
@@ -147,8 +148,7 @@ async def take_tour(fake: FakeDiscord, spotify: FakeSpotify, world: DefaultWorld
     url = link["components"][0]["components"][0]["url"]
     say(f"/link as bob → {url.split('?')[0]}?state=…")
     async with aiohttp.ClientSession() as http:
-        async with http.get(url, allow_redirects=False) as response:
-            authorize = response.headers["Location"]
+        authorize = await continue_to_provider(http, url)
         callback = await spotify.consent(authorize, "bob-spotify")
         async with http.get(callback) as response:
             say(f"Spotify consent → /callback answered HTTP {response.status}")

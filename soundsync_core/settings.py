@@ -93,6 +93,10 @@ class Settings(BaseSettings):
         1.0, gt=0, le=5, description="Pace of the digest DM sender"
     )
 
+    metrics_token: SecretStr | None = Field(
+        None, description="Bearer token /metrics requires (unset: /metrics is open to anyone)"
+    )
+
     spotify_workers: int = Field(
         4, ge=0, le=64,
         description="Worker processes for the web server's Spotify calls (0: threads in-process)",
@@ -107,6 +111,12 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        # `METRICS_TOKEN=` in a .env means "no token", not "the empty token".
+        return None if value == "" else value
 
     @field_validator("database_url")
     @classmethod

@@ -16,6 +16,7 @@ from soundsync_core.settings import Settings
 from soundsync_core.sources.spotify_gateway import SpotifyGateway
 from soundsync_core.sources.spotify_source import sync_app_facts
 from web import handlers, pages
+from web.hardening import PROTOCOL_LOG, content_security_policy, printable, security_headers
 from web.keys import LINKING_KEY, METRICS_KEY, POOL_KEY, SETTINGS_KEY
 from web.metrics import Metrics
 
@@ -23,11 +24,13 @@ log = logging.getLogger(__name__)
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):
-    """Access log without query strings: ``/callback?code=…&state=…`` carries secrets."""
+    """Access log without query strings (``/callback?code=…&state=…`` carries secrets), and
+    with control characters escaped (a decoded ``%0D%0A`` must not start a forged line)."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info('%s "%s %s" %s %.1f ms', request.remote, request.method, request.path,
-                         response.status, time * 1000)
+        self.logger.info('%s "%s %s" %s %.1f ms', printable(str(request.remote)),
+                         printable(request.method), printable(request.path), response.status,
+                         time * 1000)
 
 
 @web.middleware
@@ -39,7 +42,7 @@ async def _timed(request: web.Request, handler: handlers.Handler) -> web.StreamR
     finally:
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
-        request.app[METRICS_KEY].latency.observe(route, time.perf_counter() - started)
+        request.app[METRICS_KEY].observe_request(route, time.perf_counter() - started)
 
 
 @web.middleware
@@ -52,7 +55,7 @@ async def _friendly_errors(request: web.Request, handler: handlers.Handler) -> w
     except web.HTTPException:
         raise
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", printable(request.method), printable(request.path))
         return pages.server_error()
 
 
@@ -78,15 +81,24 @@ def create_app(
     settings.require("spotify_client_id")
     vault = vault or TokenVault(settings.soundsync_secret_key)
     gateway = gateway or SpotifyGateway(settings)
-    app = web.Application(middlewares=[_timed, _friendly_errors])
+    linking = LinkingService(settings, pool, gateway, vault)
+    app = web.Application(
+        middlewares=[_timed, _friendly_errors],
+        # Whoever serves the app (CLI, tests) gets the escaped access log and quiet protocol errors.
+        handler_args={"logger": PROTOCOL_LOG, "access_log_class": PathOnlyAccessLogger},
+    )
     app[SETTINGS_KEY] = settings
     app[POOL_KEY] = pool
-    app[LINKING_KEY] = LinkingService(settings, pool, gateway, vault)
+    app[LINKING_KEY] = linking
     app[METRICS_KEY] = metrics or Metrics()
     app.cleanup_ctx.append(_spotify_facts)
+    csp = content_security_policy(pages.STYLE_SOURCE, (linking.provider_origin,))
+    app.on_response_prepare.append(security_headers(csp))
     app.router.add_routes([
         web.get("/link", handlers.link),
-        web.get("/callback", handlers.callback),
+        web.post("/link/continue", handlers.link_continue),
+        # Only GET finishes a link: a HEAD (a link preview, a prefetcher) must not use it up.
+        web.get("/callback", handlers.callback, allow_head=False),
         web.get("/healthz", handlers.healthz),
         web.get("/metrics", handlers.metrics),
     ])

@@ -3,27 +3,46 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import Awaitable, Callable
 
 import asyncpg
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from soundsync_core.db.pool import ping
 from soundsync_core.security.states import StateError
 from web import pages
-from web.keys import LINKING_KEY, METRICS_KEY, POOL_KEY
+from web.keys import LINKING_KEY, METRICS_KEY, POOL_KEY, SETTINGS_KEY
 
 HEALTH_TIMEOUT = 2.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def link(request: web.Request) -> web.StreamResponse:
-    """``GET /link?state=…``: 302 to Spotify's authorize page for this member's state."""
+    """``GET /link?state=…``: whom the link is for and a Continue form; changes nothing."""
     try:
-        url = await request.app[LINKING_KEY].authorize_url(request.query.get("state"))
+        view = await request.app[LINKING_KEY].link_page(request.query.get("state"))
     except StateError as exc:
         return pages.bad_state(exc.reason)
-    raise web.HTTPFound(url, headers={"Cache-Control": "no-store"})
+    return pages.link_page(view)
+
+
+def _text_field(form: MultiDictProxy, name: str) -> str | None:
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
+async def link_continue(request: web.Request) -> web.StreamResponse:
+    """``POST /link/continue`` (the Continue form): 303 to the provider; uses nothing up."""
+    form = await request.post()
+    try:
+        url = await request.app[LINKING_KEY].continue_url(
+            _text_field(form, "state"), _text_field(form, "csrf")
+        )
+    except StateError as exc:
+        return pages.bad_state(exc.reason)
+    raise web.HTTPSeeOther(url, headers={"Cache-Control": "no-store"})
 
 
 async def callback(request: web.Request) -> web.StreamResponse:
@@ -46,9 +65,16 @@ async def healthz(request: web.Request) -> web.StreamResponse:
     return web.json_response({"status": "ok", "database": True})
 
 
+def _bearer_matches(request: web.Request, token: str) -> bool:
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented.encode(), token.encode())
+
+
 async def metrics(request: web.Request) -> web.StreamResponse:
-    """``GET /metrics``: Prometheus text format."""
-    return web.Response(
-        text=request.app[METRICS_KEY].render(),
-        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
-    )
+    """``GET /metrics``: Prometheus text format; with ``METRICS_TOKEN`` set, only for its bearer."""
+    token = request.app[SETTINGS_KEY].metrics_token
+    if token is not None and not _bearer_matches(request, token.get_secret_value()):
+        return web.Response(status=401, text="401: /metrics needs its bearer token\n",
+                            headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    body, content_type = request.app[METRICS_KEY].render(request.headers.get("Accept"))
+    return web.Response(body=body, headers={"Content-Type": content_type})

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from html import escape
 
 from aiohttp import web
 
 from soundsync_core.repositories import accounts
 from soundsync_core.services import linking
-from soundsync_core.services.linking import LinkResult
+from soundsync_core.services.linking import LinkPage, LinkResult
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;"
-    "line-height:1.5;color:#222}h1{font-size:1.6rem}ol{padding-left:1.4rem}"
-    ".hint{color:#555}"
+    "line-height:1.5;color:#222;overflow-wrap:anywhere}h1{font-size:1.6rem}"
+    "ol{padding-left:1.4rem}.hint{color:#555}"
+    "button{font:inherit;font-weight:600;padding:.7rem 1.4rem;border:0;border-radius:2rem;"
+    "background:#1db954;color:#fff;cursor:pointer}"
 )
+# The CSP's style-src names the one inline stylesheet by its hash (no 'unsafe-inline').
+STYLE_SOURCE = "'sha256-" + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode() + "'"
 # The callback URL carries the one-time code: keep it out of caches and Referer headers.
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 RELINK = "Run <code>/link</code> again in Discord to get a fresh link."
@@ -38,13 +44,36 @@ def bad_state(reason: str) -> web.Response:
                 f"<p>This link is {escape(reason)}. Nothing was saved.</p><p>{RELINK}</p>", 400)
 
 
+def _member(name: str | None, unknown: str) -> str:
+    """The Discord member a link is for, by name; ``unknown`` (no id) when it was not given."""
+    return f"Discord member <strong>{escape(name)}</strong>" if name else unknown
+
+
+def link_page(view: LinkPage) -> web.Response:
+    """200: whom this link is for, and a Continue button (a forwarded link shows the stranger)."""
+    service = escape(view.service)
+    member = _member(view.member_name, "the Discord account this link was made for")
+    return page(
+        f"Link {view.service}",
+        f"<p>You are linking <strong>{service}</strong> to {member}.</p>"
+        f"<p>Continue, and {service} asks you to sign in and agree. Not you, or a link someone "
+        "sent you? Close this tab: nothing has changed.</p>"
+        # Relative action: right behind a proxy that serves the app under a path prefix too.
+        '<form method=post action="link/continue">'
+        f'<input type=hidden name=state value="{escape(view.state)}">'
+        f'<input type=hidden name=csrf value="{escape(view.form_token)}">'
+        f"<button type=submit>Continue to {service}</button></form>",
+    )
+
+
 def _linked(result: LinkResult) -> web.Response:
     artists = "".join(f"<li>{escape(name)}</li>" for name in result.top_artists)
     top = f"<p>Your top artists right now:</p><ol>{artists}</ol>" if artists else ""
+    member = _member(result.member_name, "your Discord account")
     return page(
         "Spotify linked",
         f"<p>Your Spotify account <strong>{escape(result.spotify_name)}</strong> is now linked "
-        f"to SoundSync.</p>{top}"
+        f"to {member} in SoundSync.</p>{top}"
         "<h2>What happens next</h2><ul>"
         "<li>The bot sends you a DM in Discord to confirm.</li>"
         "<li>Your taste profile is ready: try <code>/profile</code> and <code>/matches</code>.</li>"
@@ -58,7 +87,8 @@ def _pending(result: LinkResult) -> web.Response:
              if result.quota_exceeded else escape(result.message))
     return page(
         "Spotify linked — profile coming later",
-        f"<p>Your Spotify account is linked. {later}</p>"
+        f"<p>Your Spotify account is linked to "
+        f"{_member(result.member_name, 'your Discord account')}. {later}</p>"
         "<p>We will fetch your listening automatically and the bot will tell you in Discord. "
         "You do not need to do anything.</p><p class=hint>You can close this tab.</p>",
     )
@@ -83,6 +113,11 @@ def link_result(result: LinkResult) -> web.Response:
                     f"</p><p>Changed your mind? {RELINK}</p>")
     if outcome == accounts.NOT_ALLOWLISTED:
         return _simple("Spotify refused access", result.message, 403)
+    if outcome == linking.BAD_CODE:
+        return page("This link failed",
+                    "<p>Spotify did not accept this sign-in, so nothing was saved. Start again "
+                    "from <code>/link</code>: open the link from Discord again, or run "
+                    "<code>/link</code> there for a fresh one.</p>", 400)
     if outcome == linking.EXCHANGE_FAILED:
         return _simple("Spotify did not answer",
                        "Spotify's login service failed, so nothing was saved. Please try again "

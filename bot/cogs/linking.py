@@ -59,8 +59,10 @@ class Linking(commands.Cog):
     async def link(self, interaction: discord.Interaction) -> None:
         if self.bot.vault is None:
             raise BotRefusal("Linking is not set up on this bot yet (the owner must set a secret key).")
+        # The web page names the member, so whoever opens a forwarded link sees whose it is.
         url = await linking.start_link(
-            self.bot.pool, self.bot.vault, self.bot.settings, interaction.user.id, interaction.guild_id
+            self.bot.pool, self.bot.vault, self.bot.settings, interaction.user.id,
+            interaction.guild_id, member_name=interaction.user.display_name,
         )
         mode = await members.spotify_app_mode(self.bot.pool)
         view = discord.ui.View()

@@ -1,10 +1,14 @@
 """Linking a member's Spotify account: the use cases behind ``/link`` and ``/callback``.
 
 1. :func:`start_link` (bot ``/link``, ``soundsync link-url``): a one-time state bound to the
-   member, and the URL of our web ``/link`` page.
-2. :meth:`LinkingService.authorize_url` (web ``GET /link``): Spotify's authorize URL for that
-   state (auth-code + PKCE S256, scope ``user-top-read``, the exact redirect URI).
-3. :meth:`LinkingService.finish_link` (web ``GET /callback``): state → token exchange →
+   member (and their Discord display name), and the URL of our web ``/link`` page.
+2. :meth:`LinkingService.link_page` (web ``GET /link``): whom the link is for, and the Continue
+   form's token. A forwarded link shows the stranger whose account it would join; nothing
+   changes until they choose to continue.
+3. :meth:`LinkingService.continue_url` (web ``POST /link/continue``): the form token checked,
+   Spotify's authorize URL for that state (auth-code + PKCE S256, scope ``user-top-read``, the
+   exact redirect URI). The state is not used up.
+4. :meth:`LinkingService.finish_link` (web ``GET /callback``): state → token exchange →
    ingestion → one transaction with the encrypted tokens, the profile and the NOTIFY.
 
 Nothing is half-written: either the whole link commits or nothing member-owned does (the
@@ -25,7 +29,10 @@ from soundsync_core.security.states import (
     LinkRequest,
     StateError,
     consume_state,
+    continue_token,
+    continue_token_matches,
     create_state,
+    form_key,
     release_state,
 )
 from soundsync_core.security.vault import TokenVault
@@ -38,6 +45,7 @@ from soundsync_core.sources.errors import (
     SpotifyError,
     SpotifyNotAllowlisted,
     SpotifyRateLimited,
+    SpotifyTokenExpired,
     SpotifyUpstreamError,
 )
 from soundsync_core.sources.spotify_auth import code_challenge, new_code_verifier
@@ -60,6 +68,7 @@ PENDING = "pending"                 # tokens stored; Spotify busy, profile fetch
 CANCELLED = "cancelled"             # the member pressed Cancel on Spotify
 BAD_STATE = "bad_state"             # missing / unknown / expired / reused / tampered state
 BAD_REQUEST = "bad_request"         # no code, or Spotify reported another authorize error
+BAD_CODE = "bad_code"               # the token endpoint refused the code (invalid_grant)
 EXCHANGE_FAILED = "exchange_failed"  # the token endpoint failed: nothing written
 # accounts.NOT_ALLOWLISTED (one spelling everywhere): development-mode app, member not allowlisted
 SPOTIFY_FAILED = "spotify_failed"   # the Web API refused the new login: nothing written
@@ -72,11 +81,22 @@ class LinkResult:
     outcome: str
     user_id: int | None = None
     guild_id: int | None = None
+    member_name: str | None = None
     spotify_name: str = ""
     top_artists: tuple[str, ...] = ()
     message: str = ""
     spotify_errors: tuple[str, ...] = ()
     quota_exceeded: bool = False
+
+
+@dataclass(frozen=True)
+class LinkPage:
+    """What the web ``/link`` page shows and posts: never a token of the provider's."""
+
+    service: str
+    member_name: str | None
+    state: str
+    form_token: str
 
 
 def member_link_url(settings: Settings, state: str) -> str:
@@ -86,11 +106,15 @@ def member_link_url(settings: Settings, state: str) -> str:
 
 async def start_link(
     pool: asyncpg.Pool, vault: TokenVault, settings: Settings, user_id: int,
-    guild_id: int | None = None,
+    guild_id: int | None = None, member_name: str | None = None,
 ) -> str:
-    """Create a one-time state for the member; returns ``PUBLIC_BASE_URL/link?state=…``."""
+    """Create a one-time state for the member; returns ``PUBLIC_BASE_URL/link?state=…``.
+
+    ``member_name`` (their Discord display name) is what the web page tells whoever opens it.
+    """
     async with pool.acquire() as conn:
-        state = await create_state(conn, vault, user_id, guild_id, new_code_verifier())
+        state = await create_state(conn, vault, user_id, guild_id, new_code_verifier(),
+                                   member_name)
     return member_link_url(settings, state)
 
 
@@ -111,19 +135,32 @@ def _authorize_url(gateway: SpotifyGateway, state: str, verifier: str) -> str:
 class LinkingService:
     """The link use cases with their dependencies (one per process, shared by requests)."""
 
+    service = "Spotify"
+
     def __init__(
         self, settings: Settings, pool: asyncpg.Pool, gateway: SpotifyGateway, vault: TokenVault
     ) -> None:
+        settings.require("soundsync_secret_key")
         self.settings = settings
         self.pool = pool
         self.gateway = gateway
         self.vault = vault
+        self._form_key = form_key(settings.soundsync_secret_key)
         # artist id → genres, shared by every member this process ingests.
         self.genre_cache: GenreCache = {}
 
-    async def start_link(self, user_id: int, guild_id: int | None = None) -> str:
+    @property
+    def provider_origin(self) -> str:
+        """Scheme and host of the provider's authorize page (where the Continue form leads)."""
+        parts = urlsplit(str(self.settings.spotify_accounts_url))
+        return f"{parts.scheme}://{parts.netloc}"
+
+    async def start_link(
+        self, user_id: int, guild_id: int | None = None, member_name: str | None = None
+    ) -> str:
         """See :func:`start_link`."""
-        return await start_link(self.pool, self.vault, self.settings, user_id, guild_id)
+        return await start_link(self.pool, self.vault, self.settings, user_id, guild_id,
+                                member_name)
 
     async def peek_state(self, state: str | None) -> LinkRequest:
         """The state's request without using it up; :class:`StateError` when it is not valid."""
@@ -136,9 +173,20 @@ class LinkingService:
             finally:
                 await tx.rollback()
 
-    async def authorize_url(self, state: str | None) -> str:
-        """Where ``GET /link`` sends the member; :class:`StateError` when the state is bad."""
+    async def link_page(self, state: str | None) -> LinkPage:
+        """What ``GET /link`` shows; :class:`StateError` when the state is bad."""
         request = await self.peek_state(state)
+        return LinkPage(self.service, request.member_name, str(state),
+                        continue_token(self._form_key, str(state)))
+
+    async def continue_url(self, state: str | None, form_token: str | None) -> str:
+        """Where ``POST /link/continue`` sends the member: the provider's authorize URL.
+
+        :class:`StateError` when the state is bad or the form token is not that state's.
+        """
+        request = await self.peek_state(state)
+        if not continue_token_matches(self._form_key, str(state), form_token or ""):
+            raise StateError("not confirmed on its own page")
         return _authorize_url(self.gateway, str(state), request.code_verifier)
 
     async def finish_link(
@@ -159,7 +207,7 @@ class LinkingService:
         except BaseException:
             await self._release(str(state))
             raise
-        if result.outcome in (EXCHANGE_FAILED, SPOTIFY_FAILED):
+        if result.outcome in (EXCHANGE_FAILED, BAD_CODE, SPOTIFY_FAILED):
             await self._release(str(state))
         return result
 
@@ -168,9 +216,14 @@ class LinkingService:
             await release_state(conn, state)
 
     async def _link(self, request: LinkRequest, code: str) -> LinkResult:
-        base = {"user_id": request.user_id, "guild_id": request.guild_id}
+        base = {"user_id": request.user_id, "guild_id": request.guild_id,
+                "member_name": request.member_name}
         try:
             tokens = await self.gateway.exchange_code(code, request.code_verifier)
+        except SpotifyTokenExpired as exc:
+            # invalid_grant: the code is wrong, used, expired or not this state's (PKCE).
+            log.info("token exchange refused the code for member %s: %s", request.user_id, exc)
+            return LinkResult(BAD_CODE, **base, spotify_errors=(spotify_error_status(exc),))
         except SpotifyError as exc:
             log.warning("token exchange failed for member %s: %s", request.user_id, exc)
             return LinkResult(EXCHANGE_FAILED, **base, spotify_errors=(spotify_error_status(exc),))
@@ -213,7 +266,8 @@ class LinkingService:
                 await remember_rate_limit(self.pool, exc)
             await self._store(user_id, guild_id, tokens, notifications.LINKED, None)
             return LinkResult(
-                PENDING, user_id, guild_id, message=exc.member_message, spotify_errors=errors,
+                PENDING, user_id, guild_id, request.member_name, message=exc.member_message,
+                spotify_errors=errors,
                 quota_exceeded=isinstance(exc, SpotifyRateLimited) and exc.quota_exceeded,
             )
         log.warning("Spotify refused member %s after the exchange: %s", user_id, exc)

@@ -22,8 +22,12 @@ async def test_link_gives_a_private_one_time_url_and_records_the_guild(sync: Run
     assert (url.scheme, url.netloc, url.path) == ("http", "127.0.0.1:8080", "/link")
     assert len(parse_qs(url.query)["state"][0]) >= 32
     assert "development mode" not in answer.content
-    states = await sync.pool.fetch("SELECT user_id, guild_id FROM oauth_states")
-    assert [(r["user_id"], r["guild_id"]) for r in states] == [(sync.world.member.id, sync.guild_id)]
+    states = await sync.pool.fetch("SELECT user_id, guild_id, member_name FROM oauth_states")
+    member = sync.world.member
+    # The display name the web /link page shows: bob's global name (he has no nickname).
+    assert [(r["user_id"], r["guild_id"], r["member_name"]) for r in states] == [
+        (member.id, sync.guild_id, "Bob")
+    ]
     name = await sync.pool.fetchval("SELECT name FROM guilds WHERE guild_id = $1", sync.guild_id)
     assert name == "Listening Club"
 

@@ -1,7 +1,7 @@
 """The whole link flow for tests: fake Spotify + the real aiohttp app on loopback + real spotipy.
 
-``LinkHarness`` plays the browser: our ``/link`` → Spotify's consent page (the fake) →
-our ``/callback``. Tokens and keys are generated at run time.
+``LinkHarness`` plays the browser: our ``/link`` page → Continue → Spotify's consent page (the
+fake) → our ``/callback``. Tokens and keys are generated at run time.
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
+from prometheus_client.parser import text_string_to_metric_families
 
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services.linking import LinkingService
 from soundsync_core.services.notifications import LinkEvent, LinkListener, listen_for_links
 from soundsync_core.settings import Settings, load_settings
 from soundsync_core.sources.spotify_gateway import PauseGate, SpotifyGateway
+from soundsync_fakes.browser import continue_to_provider
 from soundsync_fakes.spotify import FakeSpotify
 from web.app import PathOnlyAccessLogger, create_app
 from web.keys import LINKING_KEY
@@ -48,17 +50,23 @@ class LinkHarness:
     def linking(self) -> LinkingService:
         return self.client.server.app[LINKING_KEY]
 
-    async def link_path(self, user_id: int = 1001, guild_id: int | None = 7) -> str:
-        """What the bot would show the member, as a path on our app."""
-        url = urlsplit(await self.linking.start_link(user_id, guild_id))
+    async def link_path(
+        self, user_id: int = 1001, guild_id: int | None = 7, member_name: str | None = "Ann"
+    ) -> str:
+        """What the bot would show the member (Discord display name ``member_name``), as a
+        path on our app."""
+        url = urlsplit(await self.linking.start_link(user_id, guild_id, member_name))
         return f"{url.path}?{url.query}"
 
     async def consent(self, user: str, user_id: int = 1001, *, approve: bool = True) -> dict:
         """Follow /link to Spotify and consent: the query Spotify sends back to /callback."""
-        response = await self.client.get(await self.link_path(user_id), allow_redirects=False)
-        assert response.status == 302, await response.text()
-        location = await self.fake.consent(response.headers["Location"], user, approve=approve)
+        authorize = await self.continue_link(await self.link_path(user_id))
+        location = await self.fake.consent(authorize, user, approve=approve)
         return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+    async def continue_link(self, path: str) -> str:
+        """Open the /link page and press Continue: the provider's authorize URL."""
+        return await continue_to_provider(self.client.session, str(self.client.make_url(path)))
 
     async def callback(self, query: dict) -> tuple[int, str]:
         response = await self.client.get("/callback", params=query)
@@ -67,6 +75,16 @@ class LinkHarness:
     async def link(self, user: str, user_id: int = 1001) -> tuple[int, str]:
         """The whole flow for one member."""
         return await self.callback(await self.consent(user, user_id))
+
+    async def metrics(self) -> dict[tuple[str, frozenset], float]:
+        """/metrics parsed: (sample name, its labels) → value."""
+        response = await self.client.get("/metrics")
+        assert response.status == 200
+        return {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(await response.text())
+            for sample in family.samples
+        }
 
     def on_event(self, event: LinkEvent) -> None:
         self.events.append(event)

@@ -39,12 +39,10 @@ async def _nothing_written(h: LinkHarness) -> None:
 # --- the happy paths ---------------------------------------------------------------------------
 
 
-async def test_link_redirects_to_spotify_with_pkce(h: LinkHarness) -> None:
+async def test_continue_redirects_to_spotify_with_pkce(h: LinkHarness) -> None:
     path = await h.link_path()
     assert path.startswith("/link?state=")
-    response = await h.client.get(path, allow_redirects=False)
-    assert response.status == 302
-    location = urlsplit(response.headers["Location"])
+    location = urlsplit(await h.continue_link(path))
     query = {k: v[0] for k, v in parse_qs(location.query).items()}
     assert f"{location.scheme}://{location.netloc}{location.path}" == f"{h.fake.url}/authorize"
     assert query["scope"] == "user-top-read"
@@ -53,9 +51,8 @@ async def test_link_redirects_to_spotify_with_pkce(h: LinkHarness) -> None:
     assert query["state"] == parse_qs(urlsplit(path).query)["state"][0]
     request = await h.linking.peek_state(query["state"])
     assert query["code_challenge"] == code_challenge(request.code_verifier)
-    # Visiting /link again gives the same URL and does not use the state up.
-    again = await h.client.get(path, allow_redirects=False)
-    assert again.headers["Location"] == response.headers["Location"]
+    # Continuing again gives the same URL: neither the page nor Continue uses the state up.
+    assert urlsplit(await h.continue_link(path)) == location
 
 
 async def test_full_mode_link_stores_everything_and_notifies(h: LinkHarness) -> None:
@@ -102,8 +99,8 @@ async def test_development_mode_allowlisted_member_uses_reccobeats(h: LinkHarnes
     assert "spotify" not in providers
     assert await app_state.get_fact(h.pool, app_state.SPOTIFY_AUDIO_FEATURES) == {"forbidden": True}
     assert await h.pool.fetchval("SELECT count(*) FROM artists WHERE genres <> '{}'") == 0
-    metrics = await (await h.client.get("/metrics")).text()
-    assert 'soundsync_spotify_errors_total{status="403"} 1' in metrics
+    metrics = await h.metrics()
+    assert metrics["soundsync_spotify_errors_total", frozenset({("status", "403")})] == 1
 
 
 async def test_development_mode_member_not_allowlisted(h: LinkHarness) -> None:
@@ -223,9 +220,10 @@ async def test_healthz_reports_the_database(h: LinkHarness, db_url: str) -> None
 async def test_metrics_count_links_errors_and_latency(h: LinkHarness) -> None:
     assert (await h.link("alice"))[0] == 200
     assert (await h.callback({"state": "forged", "code": "x"}))[0] == 400
-    text = await (await h.client.get("/metrics")).text()
-    assert 'soundsync_links_total{outcome="linked"} 1' in text
-    assert 'soundsync_links_total{outcome="bad_state"} 1' in text
-    assert 'soundsync_ingests_total{result="ingested"} 1' in text
-    assert 'soundsync_http_request_duration_seconds_count{route="/callback"} 2' in text
-    assert "forged" not in text
+    metrics = await h.metrics()
+    assert metrics["soundsync_links_total", frozenset({("outcome", "linked")})] == 1
+    assert metrics["soundsync_links_total", frozenset({("outcome", "bad_state")})] == 1
+    assert metrics["soundsync_ingests_total", frozenset({("result", "ingested")})] == 1
+    latency = "soundsync_http_request_duration_seconds_count"
+    assert metrics[latency, frozenset({("route", "/callback")})] == 2
+    assert not any("forged" in str(key) for key in metrics)

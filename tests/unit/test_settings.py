@@ -12,7 +12,7 @@ from soundsync_core.settings import ConfigError, describe_settings, load_setting
 def test_secrets_have_no_defaults() -> None:
     settings = load_settings(_env_file=None)
     secrets = ("discord_token", "spotify_client_secret", "soundsync_secret_key", "lastfm_api_key",
-               "lastfm_api_secret")
+               "lastfm_api_secret", "metrics_token")
     for name in secrets:
         assert getattr(settings, name) is None
 
@@ -22,6 +22,13 @@ def test_secret_values_never_show_in_repr() -> None:
     assert "very-secret-value" not in repr(settings)
     assert settings.discord_token is not None
     assert settings.discord_token.get_secret_value() == "very-secret-value"
+
+
+def test_an_empty_metrics_token_leaves_metrics_open() -> None:
+    assert load_settings(_env_file=None, metrics_token="").metrics_token is None
+    token = load_settings(_env_file=None, metrics_token="scrape-me").metrics_token
+    assert token is not None
+    assert token.get_secret_value() == "scrape-me"
 
 
 def test_require_names_the_missing_variable() -> None:
