@@ -51,6 +51,10 @@ def _consent_page(state: SpotifyState, query: Any) -> str:
     )
     return (
         "<!doctype html><title>Spotify (fake) – authorise</title>"
+        # Phone-sized browsers (the browser test at 390 px): no sideways scrolling, even for
+        # the 32-character client id in the heading.
+        '<meta name=viewport content="width=device-width,initial-scale=1">'
+        "<style>body{font-family:sans-serif;overflow-wrap:anywhere}</style>"
         f"<h1>Connect to {html.escape(state.app.client_id)}</h1>"
         f"<p>Scopes: {html.escape(query.get('scope', ''))}</p>"
         f'<form method="post" action="/authorize">{hidden}'

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -112,27 +113,32 @@ async def link_harness(
 ) -> AsyncIterator[LinkHarness]:
     """Fake Spotify (alice allowlisted, bob not), app, client and a LISTEN on link events.
 
+    The app listens on a real loopback port that is also its public URL and the redirect URI
+    the fake accepts, so a real browser can walk the whole flow too.
     ``executor`` runs the gateway's Spotify calls (None: threads; `soundsync web` uses processes).
     """
     log_path = tmp_path / "fake.jsonl"
-    async with FakeSpotify(seed=5, log_path=log_path) as fake:
-        fake.seed_user("alice", "Alice <The Great>", n_artists=12, n_tracks=30, allowlisted=True)
-        fake.seed_user("bob", "Bob", n_artists=5, n_tracks=6)
-        settings = load_settings(
-            **fake.settings_overrides(),
-            soundsync_secret_key=Fernet.generate_key().decode(),
-            public_base_url="http://127.0.0.1:9/",
-        )
-        gateway = SpotifyGateway(settings, gate=PauseGate(), short_wait=2.0, server_retries=2,
-                                 backoff=0.01, timeout=5.0, executor=executor)
-        vault = TokenVault(settings.soundsync_secret_key)
-        app = create_app(settings, pool, gateway=gateway, vault=vault)
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server(access_log_class=PathOnlyAccessLogger)
-        async with TestClient(server) as client:
-            harness = LinkHarness(fake, settings, pool, gateway, vault, client, log_path)
-            harness.listener = await listen_for_links(pool, harness.on_event)
-            try:
-                yield harness
-            finally:
-                await harness.listener.close()
+    # Closed here if the server never took it over (closing twice is harmless).
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        base_url = f"http://127.0.0.1:{listening.getsockname()[1]}"
+        async with FakeSpotify(seed=5, log_path=log_path, redirect_uri=f"{base_url}/callback") as fake:
+            fake.seed_user("alice", "Alice <The Great>", n_artists=12, n_tracks=30, allowlisted=True)
+            fake.seed_user("bob", "Bob", n_artists=5, n_tracks=6)
+            settings = load_settings(
+                **fake.settings_overrides(),
+                soundsync_secret_key=Fernet.generate_key().decode(),
+                public_base_url=base_url,
+            )
+            gateway = SpotifyGateway(settings, gate=PauseGate(), short_wait=2.0, server_retries=2,
+                                     backoff=0.01, timeout=5.0, executor=executor)
+            vault = TokenVault(settings.soundsync_secret_key)
+            app = create_app(settings, pool, gateway=gateway, vault=vault)
+            server = TestServer(app, host="127.0.0.1", socket_factory=lambda *_: listening)
+            await server.start_server(access_log_class=PathOnlyAccessLogger)
+            async with TestClient(server) as client:
+                harness = LinkHarness(fake, settings, pool, gateway, vault, client, log_path)
+                harness.listener = await listen_for_links(pool, harness.on_event)
+                try:
+                    yield harness
+                finally:
+                    await harness.listener.close()
