@@ -1,37 +1,39 @@
-"""A progress bar on stderr when it is a terminal; silence otherwise (logs, CI, pipes)."""
+"""A progress bar on stderr when it is a terminal; silence otherwise (logs, CI, pipes).
+
+tqdm draws it rather than a hand-written line: it fits the terminal's width (a fixed-width line
+redrawn with "\\r" breaks into a new line on every redraw in a narrow terminal), shows the rate
+and the time left, and switches itself off when stderr is not a terminal.
+"""
 
 from __future__ import annotations
 
 import sys
-import time
 from typing import TextIO
+
+from tqdm import tqdm
 
 
 class Progress:
-    """``Progress("recluster")(stage, done, total)`` redraws one status line."""
+    """``Progress("recluster")(stage, done, total)``: one bar per stage, redrawn in place."""
 
-    def __init__(self, label: str, *, stream: TextIO | None = None, width: int = 30) -> None:
+    def __init__(self, label: str, *, stream: TextIO | None = None) -> None:
         self.label = label
         self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty()
-        self.width = width
-        self._started = time.monotonic()
-        self._last_draw = 0.0
+        self._stage: str | None = None
+        self._bar: tqdm | None = None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if done < total and now - self._last_draw < 0.1:
-            return  # redrawing more than ten times a second only costs time
-        self._last_draw = now
-        fraction = done / total if total else 1.0
-        filled = int(self.width * fraction)
-        bar = "█" * filled + "·" * (self.width - filled)
-        elapsed = now - self._started
-        self.stream.write(
-            f"\r{self.label}: {stage:<12} [{bar}] {done}/{total} {elapsed:5.1f}s\033[K"
-        )
+        if stage != self._stage or self._bar is None:
+            self._finish()
+            self._stage = stage
+            # disable=None: no bar unless the stream is a terminal.
+            self._bar = tqdm(total=total, desc=f"{self.label}: {stage}", file=self.stream,
+                             disable=None, mininterval=0.1, dynamic_ncols=True)
+        self._bar.update(done - self._bar.n)
         if done >= total:
-            self.stream.write("\n")
-        self.stream.flush()
+            self._finish()
+
+    def _finish(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
