@@ -24,6 +24,7 @@ from soundsync_cli.bootstrap import Running
 from soundsync_cli.sandbox import sandbox_settings
 from soundsync_core.services.scheduler import WEEKLY_RECLUSTER
 from soundsync_core.settings import load_settings
+from soundsync_fakes.browser import continue_to_provider
 from soundsync_fakes.discord import FakeDiscord
 from soundsync_fakes.discord_state import FakeUser
 from soundsync_fakes.spotify import FakeSpotify
@@ -47,14 +48,13 @@ def discord_globals(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def _link(fake: FakeDiscord, spotify: FakeSpotify, user: FakeUser, guild: int,
                 spotify_user: str) -> int:
-    """/link in Discord → our /link page → the fake Spotify's consent → our /callback."""
+    """/link in Discord → our /link page, Continue → the fake Spotify's consent → our /callback."""
     interaction = await fake.slash_command(user.id, guild, "link")
     await interaction.response(timeout=10)
     message = await interaction.next_followup(timeout=10)
     url = message.data["components"][0]["components"][0]["url"]
     async with aiohttp.ClientSession() as http:
-        async with http.get(url, allow_redirects=False) as response:
-            authorize = response.headers["Location"]
+        authorize = await continue_to_provider(http, url)
         callback = await spotify.consent(authorize, spotify_user)
         async with http.get(callback) as response:
             return response.status
