@@ -20,6 +20,7 @@ from soundsync_cli.sandbox_repl import LineReader, run_terminal
 from soundsync_cli.sandbox_terminal import SandboxTerminal
 from soundsync_core.db.urls import mask_url
 from soundsync_core.settings import load_settings
+from soundsync_fakes.browser import continue_to_provider
 
 
 def free_port() -> int:
@@ -112,9 +113,7 @@ async def test_link_prints_the_page_a_browser_opens_and_the_linked_dm_follows(sa
     assert url.startswith(f"{sandbox.web_url}/link?state=")
     assert f"open this in a browser: {url}" == await terminal.run(f"press {button(shown, 'Link Spotify ↗')}")
     async with aiohttp.ClientSession() as browser:
-        async with browser.get(url, allow_redirects=False) as page:
-            assert page.status == 302
-            authorize = page.headers["Location"]
+        authorize = await continue_to_provider(browser, url)  # the page, then Continue
         assert authorize.startswith(sandbox.spotify.url)
         callback = await sandbox.spotify.consent(authorize, "bob-spotify")
         async with browser.get(callback) as done:
