@@ -8,9 +8,17 @@ sandbox can point them at the local fakes.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class ConfigError(Exception):
@@ -76,6 +84,17 @@ class Settings(BaseSettings):
         "https://api.listenbrainz.org/1", description="ListenBrainz API base"
     )
 
+    # --- Discord gateway sharding ---------------------------------------------------------
+    shard_count: int | None = Field(
+        None, ge=1,
+        description="Shards of the whole bot (unset: Discord's recommendation from /gateway/bot)",
+    )
+    # NoDecode: "0-3" is not JSON; the validator below reads it.
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = Field(
+        None,
+        description="Shards this process runs, e.g. 0-3 or 0,2 (needs SHARD_COUNT; unset: all)",
+    )
+
     # --- web -----------------------------------------------------------------------------
     port: int = Field(8080, ge=1, le=65535, description="Port the web server binds")
     public_base_url: AnyHttpUrl = Field(
@@ -127,6 +146,24 @@ class Settings(BaseSettings):
             raise ValueError("must start with postgresql:// (or postgres://)")
         return value
 
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_range(cls, value: object, info: ValidationInfo) -> object:
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            value = _parse_id_list(value)
+        count = info.data.get("shard_count")
+        if count is None:
+            raise ValueError("needs SHARD_COUNT (the total number of shards of the bot)")
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ValueError("must be a range or list of shard ids, e.g. 0-3 or 0,2")
+        if any(not isinstance(i, int) or not 0 <= i < count for i in value):
+            raise ValueError(f"every shard id must be between 0 and SHARD_COUNT-1 ({count - 1})")
+        if len(set(value)) != len(value):
+            raise ValueError("names a shard twice")
+        return tuple(value)
+
     @field_validator("recluster_cron", "digest_cron")
     @classmethod
     def _five_fields(cls, value: str) -> str:
@@ -154,6 +191,18 @@ class Settings(BaseSettings):
         for name in names:
             if getattr(self, name) in (None, ""):
                 raise ConfigError(f"{_env_name(name)} is not set (required for this command)")
+
+
+def _parse_id_list(text: str) -> list[int]:
+    """``"0-3"`` → [0, 1, 2, 3]; ``"0,2"`` → [0, 2]; ranges and single ids can be mixed."""
+    ids: list[int] = []
+    try:
+        for part in text.split(","):
+            first, dash, last = part.strip().partition("-")
+            ids += range(int(first), int(last) + 1) if dash else [int(first)]
+    except ValueError:
+        raise ValueError("must be a range or list of shard ids, e.g. 0-3 or 0,2") from None
+    return ids
 
 
 def load_settings(**overrides: object) -> Settings:
