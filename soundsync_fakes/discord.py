@@ -79,7 +79,8 @@ class FakeDiscord:
             self.faults.middleware(),
         ]
         app = web.Application(middlewares=middlewares)
-        rest = DiscordRest(self.world, self.commands, self.store, lambda: self.base_ws_url + GATEWAY_PATH)
+        rest = DiscordRest(self.world, self.commands, self.store, lambda: self.base_ws_url + GATEWAY_PATH,
+                           self.gateway.recommendation)
         app.add_routes(rest.routes(API_PREFIX))
         app.add_routes(InteractionRoutes(self.world, self.store, self.interactions).routes(API_PREFIX))
         app.add_routes(
@@ -162,9 +163,9 @@ class FakeDiscord:
         """
         return self.faults.rate_limit(method, route, count, retry_after, is_global=is_global)
 
-    async def drop_gateway(self, code: int = RECONNECTABLE_CLOSE) -> None:
-        """Close the bot's websocket from the server; discord.py should RESUME."""
-        await self.gateway.drop(code)
+    async def drop_gateway(self, code: int = RECONNECTABLE_CLOSE, shard_id: int = 0) -> None:
+        """Close a shard's websocket from the server; discord.py should RESUME."""
+        await self.gateway.drop(code, shard_id)
 
     async def wait_gateway_live(self, timeout: float = 2.0) -> None:  # noqa: ASYNC109 - per-call deadline for tests
         """Wait until the bot is connected (identified or resumed)."""

@@ -29,6 +29,7 @@ class CommandRegistry:
         self.world = world
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
+        self.overwrites = 0  # bulk overwrites received (``PUT .../commands``), global and guild
 
     def listing(self, guild_id: int | None = None) -> list[dict[str, Any]]:
         """The stored commands (global when ``guild_id`` is None)."""
@@ -38,6 +39,7 @@ class CommandRegistry:
 
     def overwrite(self, body: list[dict[str, Any]], guild_id: int | None = None) -> list[dict[str, Any]]:
         """Replace a command list; a command keeps its id when its (type, name) survives."""
+        self.overwrites += 1
         previous = {(c["type"], c["name"]): c["id"] for c in self.listing(guild_id)}
         stored = [self._stored(c, guild_id, previous) for c in body]
         if guild_id is None:

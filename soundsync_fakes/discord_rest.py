@@ -55,11 +55,13 @@ class DiscordRest:
         commands: CommandRegistry,
         store: MessageStore,
         gateway_url: Callable[[], str],
+        recommendation: Callable[[], dict[str, Any]],
     ) -> None:
         self.world = world
         self.commands = commands
         self.store = store
         self.gateway_url = gateway_url
+        self.recommendation = recommendation
 
     def routes(self, prefix: str) -> list[web.RouteDef]:
         """The route table under the API prefix (e.g. ``/api/v10``)."""
@@ -99,9 +101,8 @@ class DiscordRest:
         return discord_json({"url": self.gateway_url()})
 
     async def get_gateway_bot(self, request: web.Request) -> web.Response:
-        """``GET /gateway/bot`` (what AutoShardedBot asks first)."""
-        limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}
-        return discord_json({"url": self.gateway_url(), "shards": 1, "session_start_limit": limit})
+        """``GET /gateway/bot`` (what AutoShardedBot asks first): URL, shards, session start limits."""
+        return discord_json({"url": self.gateway_url()} | self.recommendation())
 
     def _application_ok(self, request: web.Request) -> bool:
         return request.match_info["application_id"] == str(self.world.application_id)

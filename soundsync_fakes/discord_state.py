@@ -150,9 +150,14 @@ class DiscordWorld:
         self.users[user.id] = user
         return user
 
-    def add_guild(self, name: str, *, owner_id: int | None = None) -> FakeGuild:
-        """Create a guild with an @everyone role, an Admin role, and the bot as a member."""
-        guild_id = self.snowflakes.next()
+    def add_guild(
+        self, name: str, *, owner_id: int | None = None, guild_id: int | None = None
+    ) -> FakeGuild:
+        """Create a guild with an @everyone role, an Admin role, and the bot as a member.
+
+        ``guild_id`` picks the id, hence the shard (``(guild_id >> 22) % num_shards``).
+        """
+        guild_id = guild_id or self.snowflakes.next()
         guild = FakeGuild(guild_id, name, owner_id or self.bot.id)
         guild.roles[guild_id] = FakeRole(guild_id, "@everyone", EVERYONE_PERMISSIONS)
         admin = FakeRole(self.snowflakes.next(), "Admin", ADMINISTRATOR, position=1)
