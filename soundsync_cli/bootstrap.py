@@ -27,7 +27,7 @@ import yarl
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.bot import SoundSyncBot
+from bot.bot import ShardingRequiredError, SoundSyncBot
 from bot.dm_sender import DiscordDMSender
 from soundsync_cli.errors import CommandError
 from soundsync_cli.runtime import WEB_GC_THRESHOLDS, tune_gc_for_serving
@@ -188,6 +188,21 @@ def weekly_jobs(
     return WeeklyJobs(pool, settings, DiscordDMSender(bot), refresh=refresh)
 
 
+def build_bot(settings: Settings, pool: asyncpg.Pool, **options: Any) -> SoundSyncBot:
+    """The bot, running the shards the settings name (unset: Discord's recommended count)."""
+    shard_ids = list(settings.shard_ids) if settings.shard_ids is not None else None
+    return SoundSyncBot(pool=pool, settings=settings, vault=vault_of(settings),
+                        shard_count=settings.shard_count, shard_ids=shard_ids, **options)
+
+
+async def sync_commands(settings: Settings, pool: asyncpg.Pool) -> None:
+    """Send the slash commands to Discord now, over REST only (no gateway connection)."""
+    assert settings.discord_token is not None  # checked by the command
+    point_discord_py_at(settings)
+    async with build_bot(settings, pool, force_command_sync=True) as bot:
+        await bot.login(settings.discord_token.get_secret_value())
+
+
 async def serve(
     settings: Settings, pool: asyncpg.Pool, *, with_web: bool, host: str = DEFAULT_HOST
 ) -> AsyncIterator[Running]:
@@ -201,9 +216,9 @@ async def serve(
                    if settings.spotify_client_id else None)
         sources = build_sources(pool, gateway)
         log.info("listening sources: %s", ", ".join(s.label for s in sources))
-        bot = SoundSyncBot(pool=pool, settings=settings, vault=vault)
+        bot = build_bot(settings, pool)
         await stack.enter_async_context(bot)
-        task = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
+        task = asyncio.create_task(_run_bot(bot, settings.discord_token.get_secret_value()))
         stack.push_async_callback(_stop_bot, bot, task)
         await _ready(bot, task)
         if with_web:
@@ -217,6 +232,13 @@ async def serve(
         log.info("SoundSync is up (%s)", "bot + web + scheduler" if with_web else "bot + scheduler")
         tune_gc_for_serving()
         yield Running(bot, sources, jobs, scheduler)
+
+
+async def _run_bot(bot: SoundSyncBot, token: str) -> None:
+    try:
+        await bot.start(token)
+    except ShardingRequiredError as exc:
+        raise CommandError(str(exc)) from None
 
 
 async def _ready(bot: SoundSyncBot, task: asyncio.Task[None]) -> None:

@@ -1,5 +1,6 @@
-"""``soundsync bot`` (gateway + scheduler), ``soundsync run [--sandbox]`` (bot + web + scheduler)
-and ``soundsync sandbox`` (the same against local fakes, with a terminal to act as a member).
+"""``soundsync bot`` (gateway + scheduler), ``soundsync run [--sandbox]`` (bot + web + scheduler),
+``soundsync sandbox`` (the same against local fakes, with a terminal to act as a member) and
+``soundsync sync-commands`` (slash commands to Discord, REST only).
 
 The process's object graph is built by :mod:`soundsync_cli.bootstrap`; this module parses the
 command and drives it until SIGINT/SIGTERM.
@@ -20,7 +21,7 @@ from soundsync_core.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``bot`` and ``run`` to the ``soundsync`` command."""
+    """Add ``bot``, ``run``, ``sandbox`` and ``sync-commands`` to the ``soundsync`` command."""
     cmd = sub.add_parser("bot", help="run the Discord bot and the weekly scheduler")
     cmd.set_defaults(handler=run_bot)
     cmd = sub.add_parser("run", help="bot + web + scheduler in one process")
@@ -31,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser("sandbox", help="no credentials: act as a member of a server on local fakes")
     cmd.add_argument("--tour", action="store_true", help="take the guided tour first")
     cmd.set_defaults(handler=run_sandbox_terminal)
+    cmd = sub.add_parser("sync-commands",
+                         help="send the slash commands to Discord now (REST only, no gateway)")
+    cmd.set_defaults(handler=sync_commands)
 
 
 def run_bot(args: argparse.Namespace, settings: Settings) -> int:
@@ -68,6 +72,21 @@ def _sandbox(settings: Settings, *, tour: bool, terminal: bool) -> int:
     with database_url(settings) as server:
         asyncio.run(play_sandbox(settings, server, tour=tour, terminal=terminal))
     return 0
+
+
+def sync_commands(args: argparse.Namespace, settings: Settings) -> int:
+    """Overwrite Discord's copy of the slash commands with this version's, then exit."""
+    configure_logging(settings)
+    settings.require("discord_token")
+    with database_url(settings) as url:
+        asyncio.run(_sync_commands(settings, url))
+    print("slash commands synced with Discord")
+    return 0
+
+
+async def _sync_commands(settings: Settings, url: str) -> None:
+    async with open_pool(settings, url) as pool:
+        await bootstrap.sync_commands(settings, pool)
 
 
 async def until_signal(main: AsyncIterator[object]) -> None:

@@ -10,6 +10,8 @@ import asyncpg
 SPOTIFY_AUDIO_FEATURES = "spotify.audio_features"
 # Spotify said QUOTA_EXCEEDED: {"until": ISO time, "retry_after": seconds}.
 SPOTIFY_QUOTA_PAUSED_UNTIL = "spotify.quota_paused_until"
+# The slash commands last sent to Discord: {"application_id", "sha256"} of their payload.
+DISCORD_COMMANDS = "discord.commands"
 
 
 async def get_fact(conn: asyncpg.Connection | asyncpg.Pool, key: str) -> Any | None:
