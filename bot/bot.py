@@ -166,11 +166,14 @@ class SoundSyncBot(commands.AutoShardedBot):
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         # discord.py waits 5 s before every shard but the first; Discord's rule is per bucket.
-        bucket = (shard_id or 0) % self.identify_buckets
-        now = asyncio.get_running_loop().time()
+        await asyncio.sleep(self.identify_delay(shard_id or 0, asyncio.get_running_loop().time()))
+
+    def identify_delay(self, shard_id: int, now: float) -> float:
+        """Seconds this shard waits before it may IDENTIFY (its bucket's next free slot, taken)."""
+        bucket = shard_id % self.identify_buckets
         start = max(now, self._next_identify.get(bucket, now))
         self._next_identify[bucket] = start + IDENTIFY_INTERVAL
-        await asyncio.sleep(start - now)
+        return start - now
 
     async def connect(self, *, reconnect: bool = True) -> None:
         try:

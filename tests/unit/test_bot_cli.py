@@ -1,13 +1,16 @@
-"""``soundsync bot`` / ``run [--sandbox]`` / ``sandbox`` parse, and point discord.py at the settings."""
+"""``soundsync bot`` / ``run`` / ``sandbox`` / ``sync-commands`` parse; discord.py follows the settings."""
 
 from __future__ import annotations
 
 import argparse
+from typing import cast
 
+import asyncpg
 import discord
 import pytest
 import yarl
 
+from bot.bot import IDENTIFY_INTERVAL
 from soundsync_cli import bootstrap, bot_commands
 from soundsync_core.settings import ConfigError, load_settings
 
@@ -43,3 +46,19 @@ def test_bot_without_a_token_is_a_configuration_error() -> None:
     settings = load_settings(_env_file=None, discord_token=None)
     with pytest.raises(ConfigError, match="DISCORD_TOKEN is not set"):
         bot_commands.run_bot(argparse.Namespace(), settings)
+
+
+def test_sync_commands_is_registered_and_needs_a_token() -> None:
+    assert parser().parse_args(["sync-commands"]).handler is bot_commands.sync_commands
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN is not set"):
+        bot_commands.sync_commands(argparse.Namespace(), load_settings(_env_file=None))
+
+
+def test_shards_identify_one_per_five_seconds_per_bucket() -> None:
+    bot = bootstrap.build_bot(load_settings(_env_file=None), cast(asyncpg.Pool, None))
+    bot.identify_buckets = 2
+    # Shards 0 and 1 share a slot (two buckets); 2 and 3 wait for the next; a re-identify after.
+    delays = [bot.identify_delay(shard, now=100.0) for shard in (0, 1, 2, 3)]
+    assert delays == [0.0, 0.0, IDENTIFY_INTERVAL, IDENTIFY_INTERVAL]
+    assert bot.identify_delay(0, now=101.0) == 2 * IDENTIFY_INTERVAL - 1.0
+    assert bot.identify_delay(1, now=200.0) == 0.0

@@ -61,3 +61,29 @@ def test_redirect_uri_defaults_to_public_callback() -> None:
 def test_malformed_value_is_one_config_error() -> None:
     with pytest.raises(ConfigError, match=r"^PORT: "):
         load_settings(_env_file=None, port="http")
+
+
+def test_shard_ids_are_a_range_or_a_list_within_shard_count() -> None:
+    assert load_settings(_env_file=None).shard_ids is None
+    assert load_settings(_env_file=None, shard_count=8, shard_ids="0-3").shard_ids == (0, 1, 2, 3)
+    assert load_settings(_env_file=None, shard_count=8, shard_ids="0,2,5-6").shard_ids == (0, 2, 5, 6)
+
+
+@pytest.mark.parametrize(("overrides", "says"), [
+    ({"shard_count": 0}, r"^SHARD_COUNT: "),
+    ({"shard_ids": "0-3"}, r"^SHARD_IDS: .*needs SHARD_COUNT"),
+    ({"shard_count": 4, "shard_ids": "2-5"}, r"^SHARD_IDS: .*between 0 and SHARD_COUNT-1 \(3\)"),
+    ({"shard_count": 4, "shard_ids": "one"}, r"^SHARD_IDS: .*e\.g\. 0-3 or 0,2"),
+    ({"shard_count": 4, "shard_ids": "1,0-1"}, r"^SHARD_IDS: .*names a shard twice"),
+])
+def test_bad_shard_settings_are_one_line_naming_the_variable(
+    overrides: dict[str, object], says: str
+) -> None:
+    with pytest.raises(ConfigError, match=says):
+        load_settings(_env_file=None, **overrides)
+
+
+def test_shard_ids_come_from_the_environment_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHARD_COUNT", "4")
+    monkeypatch.setenv("SHARD_IDS", "2-3")
+    assert load_settings(_env_file=None).shard_ids == (2, 3)
