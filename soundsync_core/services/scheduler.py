@@ -2,7 +2,9 @@
 
 APScheduler 3's ``AsyncIOScheduler`` lives only here. Every job is guarded by a PostgreSQL
 advisory lock, so when several processes run a scheduler (bot workers, ``soundsync run``) only
-one runs a given job at a time; the others log it and skip. Jobs coalesce: a run missed while
+one runs a given job at a time; the others log it and skip. A weekly job also runs once per
+fire time: a process whose scheduler fires after another one's run has finished finds the run
+recorded and skips too. Jobs coalesce: a run missed while
 the event loop was busy — or while the process was down, see :func:`missed_jobs` — runs once,
 never once per missed fire time.
 
@@ -20,6 +22,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,11 +78,16 @@ class WeeklyJobs:
 
     async def weekly_recluster(self) -> bool:
         """Refresh stale profiles, then recluster; False when another process had the job."""
-        return await run_exclusively(self.pool, WEEKLY_RECLUSTER, self._refresh_and_recluster)
+        return await run_exclusively(self.pool, WEEKLY_RECLUSTER, self._refresh_and_recluster,
+                                     once_per=self._fire_times(self.settings.recluster_cron))
 
     async def weekly_digest(self) -> bool:
         """Fill this week's outbox, then drain it; False when another process had the job."""
-        return await run_exclusively(self.pool, WEEKLY_DIGEST, self._fill_and_drain)
+        return await run_exclusively(self.pool, WEEKLY_DIGEST, self._fill_and_drain,
+                                     once_per=self._fire_times(self.settings.digest_cron))
+
+    def _fire_times(self, expr: str) -> FireTimes:
+        return FireTimes(crontab_trigger(expr), self.now())
 
     async def retry_outbox(self) -> None:
         """Drain what is left: transient failures, rows a crashed process left mid-send."""
@@ -120,14 +128,36 @@ class WeeklyJobs:
         )
 
 
-async def run_exclusively(pool: asyncpg.Pool, job_id: str, body: Callable[[], Awaitable[Any]]) -> bool:
-    """Run ``body`` unless another process holds the job's lock; record when it last ran."""
+@dataclass(frozen=True)
+class FireTimes:
+    """A job's schedule and the moment it fired: it is due unless it ran since its last fire time."""
+
+    trigger: CronTrigger
+    now: datetime
+
+    def due(self, last_run: datetime | None) -> bool:
+        """Whether a fire time has passed since ``last_run`` (never ran: due)."""
+        if last_run is None:
+            return True
+        next_fire = self.trigger.get_next_fire_time(None, last_run)
+        return next_fire is not None and next_fire <= self.now
+
+
+async def run_exclusively(
+    pool: asyncpg.Pool, job_id: str, body: Callable[[], Awaitable[Any]],
+    *, once_per: FireTimes | None = None,
+) -> bool:
+    """Run ``body`` unless another process holds the job's lock (or, with ``once_per``, has
+    already run it since its last fire time); record when it last ran."""
     key = JOB_LOCK_KEYS[job_id]
     async with pool.acquire() as conn:
         if not await scheduler_runs.try_lock_job(conn, key):
             log.info("%s: another process is running it; skipped here", job_id)
             return False
         try:
+            if once_per is not None and not once_per.due(await scheduler_runs.last_job_run(conn, job_id)):
+                log.info("%s: another process already ran it for this fire time; skipped here", job_id)
+                return False
             await body()
             await scheduler_runs.record_job_run(conn, job_id, datetime.now(UTC))
             return True

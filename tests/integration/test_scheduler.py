@@ -109,6 +109,26 @@ async def test_two_concurrent_runs_of_a_job_run_it_once(pool: asyncpg.Pool) -> N
     assert calls == [1]
 
 
+async def test_a_run_another_process_finished_is_not_repeated_for_the_same_fire_time(
+    pool: asyncpg.Pool,
+) -> None:
+    fired = datetime.now(UTC) - timedelta(minutes=1)
+    settings = load_settings(_env_file=None, recluster_cron=f"{fired.minute} {fired.hour} * * *")
+    calls: list[int] = []
+
+    async def refresh() -> None:
+        calls.append(1)
+
+    def process(now: datetime | None = None) -> WeeklyJobs:
+        clock = (lambda: now) if now else (lambda: datetime.now(UTC))
+        return WeeklyJobs(pool, settings, FakeSender(Inbox()), refresh=refresh, now=clock)
+
+    assert await process().weekly_recluster() is True
+    assert await process().weekly_recluster() is False  # its scheduler fired a little later
+    assert await process(datetime.now(UTC) + timedelta(days=1)).weekly_recluster() is True
+    assert calls == [1, 1]
+
+
 async def test_weekly_recluster_refreshes_then_switches_a_run_live(pool: asyncpg.Pool) -> None:
     await seed_community(pool)
     order: list[str] = []
