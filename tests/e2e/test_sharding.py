@@ -155,7 +155,6 @@ async def test_an_unsharded_bot_in_2600_guilds_is_told_to_shard(
     async with FakeDiscord() as fake:
         for i in range(2600):
             fake.world.add_guild(f"Guild {i}")
-        assert fake.gateway.recommendation()["shards"] == 3  # what the bot would follow unset
         env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "TMPDIR"}}
         env |= {
             "DATABASE_URL": db_url, "DISCORD_TOKEN": fake.bot_token, "SHARD_COUNT": "1",
