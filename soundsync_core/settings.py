@@ -63,7 +63,8 @@ class Settings(BaseSettings):
         "https://discord.com/api/v10", description="Discord REST base"
     )
     discord_gateway_url: str = Field(
-        "wss://gateway.discord.gg", description="Discord gateway websocket"
+        "wss://gateway.discord.gg",
+        description="Discord gateway websocket (with SHARD_COUNT unset, /gateway/bot names it)",
     )
     spotify_accounts_url: AnyHttpUrl = Field(
         "https://accounts.spotify.com", description="Spotify accounts (authorize, token)"
