@@ -25,7 +25,7 @@ class MatchLookupError(MemberFacingError):
 class Match:
     user_id: int
     display_name: str
-    score: float  # calibrated compatibility, 0…1
+    score: float  # compatibility as the reader reads it, 0…1 (see taste.percent)
     reasons: dict[str, Any]
 
 
@@ -90,8 +90,7 @@ async def _score_live(
     names = {p.user_id: p.display_name for p in profiles}
     me = next(p for p in profiles if p.user_id == user_id)
     others = [p for p in profiles if p.user_id != user_id]
-    calibration = await live_scoring.run_calibration(conn, run_id)
-    scored = await live_scoring.score_live(me, others, calibration, limit)
+    scored = await live_scoring.score_live(me, others, limit)
     return MatchList(scope, run_id, True, [
         Match(m.user_id, names.get(m.user_id) or str(m.user_id), m.percent, m.reasons)
         for m in scored

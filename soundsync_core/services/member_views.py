@@ -51,7 +51,7 @@ class Comparison:
 
     left: ProfileView
     right: ProfileView
-    score: float  # calibrated, 0…1
+    score: float  # as the viewer reads it, 0…1 (see taste.percent)
     reasons: dict[str, Any]
 
 
@@ -167,11 +167,8 @@ async def compare(
             raise MemberError("You have no taste profile yet — use /link first.") from None
         theirs, right = await _load_one(conn, other_id, scope)
         stored = await _stored_match(conn, scope, viewer_id, other_id)
-        calibration = None if stored else await live_scoring.run_calibration(
-            conn, await runs.live_run_id(conn, scope)
-        )
     if stored is None:
-        scored = await live_scoring.score_live(mine, [theirs], calibration, 1)
+        scored = await live_scoring.score_live(mine, [theirs], 1)
         stored = (scored[0].percent, scored[0].reasons)
     return Comparison(left, right, float(stored[0]), stored[1])
 

@@ -1,9 +1,12 @@
 """A dense low-dimensional taste embedding (TruncatedSVD) and the 2-D taste-map projection.
 
-The embedding serves tribes, the map and candidate generation — never the final ranking. Each
-view block is already L2-normalised; it is scaled by ``sqrt(view weight)`` before stacking so the
-embedding's dot product approximates the weighted compatibility, and the standardised audio
-block is scaled down further so a 18-column dense block cannot dominate sparse artist evidence.
+The projection serves tribes, the map and candidate generation — never the final ranking. Each
+view block is on the views' common scale; it is scaled by ``sqrt(view weight)`` before stacking
+so the projection's dot product approximates the weighted compatibility (candidate generation
+searches it by inner product), and the standardised audio block is scaled down further so a
+18-column dense block cannot dominate sparse artist evidence. Tribes and the map use the
+projection's rows normalised to unit length (cosine geometry: *what* a member listens to, not
+how rare it is).
 """
 
 from __future__ import annotations
@@ -26,19 +29,24 @@ def stacked_views(vectors: TasteVectors) -> sp.csr_matrix:
     return sp.hstack(blocks, format="csr", dtype=np.float32)
 
 
-def taste_embedding(vectors: TasteVectors, *, dim: int = EMBEDDING_DIM, seed: int = 0) -> np.ndarray:
-    """L2-normalised TruncatedSVD embedding (members × ≤ ``dim``), deterministic given ``seed``."""
+def svd_projection(vectors: TasteVectors, *, dim: int = EMBEDDING_DIM, seed: int = 0) -> np.ndarray:
+    """TruncatedSVD projection (members × ≤ ``dim``, float32), deterministic given ``seed``.
+
+    Rows are not normalised: their dot products approximate the members' scores.
+    """
     stacked = stacked_views(vectors)
     n_rows, n_cols = stacked.shape
     components = min(dim, n_rows - 1, n_cols - 1)
     if components < 1:
-        dense = stacked.toarray()
-    else:
-        svd = TruncatedSVD(n_components=components, n_iter=4, random_state=seed)
-        dense = svd.fit_transform(stacked)
-    norms = np.linalg.norm(dense, axis=1, keepdims=True)
-    dense = np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
-    return dense.astype(np.float32)
+        return stacked.toarray().astype(np.float32)
+    svd = TruncatedSVD(n_components=components, n_iter=4, random_state=seed)
+    return svd.fit_transform(stacked).astype(np.float32)
+
+
+def unit_rows(projection: np.ndarray) -> np.ndarray:
+    """The rows of ``projection`` scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(projection, axis=1, keepdims=True)
+    return np.divide(projection, norms, out=np.zeros_like(projection), where=norms > 0)
 
 
 def map_coordinates(embedding: np.ndarray, *, seed: int = 0) -> np.ndarray:
