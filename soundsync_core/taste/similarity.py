@@ -18,7 +18,7 @@ Weights: artists are the strongest, most reliable signal; tracks are finer but m
 (sharing one is strong evidence, not sharing one is weak); genres are coarse and audio coarser.
 Every step is symmetric, so ``raw(i, j) == raw(j, i)``. There is no hub correction: with no
 division by the candidate's norm a "hub" listing every popular artist gains little from them
-(``1/√df`` is small), and a correction by each member's neighbourhood (CSLS) gave members who
+(``df ** -0.6`` is small), and a correction by each member's neighbourhood (CSLS) gave members who
 share nothing with anybody a zero radius that put them in hundreds of top-10 lists.
 """
 

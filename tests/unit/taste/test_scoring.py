@@ -36,8 +36,8 @@ def test_score_is_the_rarity_weighted_inner_product_of_normalised_weights() -> N
 
     lists = [["a", "b", "c"], ["b", "a", "d"], ["a", "e"], ["a", "b"]]
     t = [weights(artists) for artists in lists]
-    twin = np.mean([sum(w * w / np.sqrt(df[a]) for a, w in tu.items()) for tu in t])
-    want = sum(t[0][a] * t[1][a] / np.sqrt(df[a]) for a in ("a", "b")) / twin
+    twin = np.mean([sum(w * w / df[a] ** 0.6 for a, w in tu.items()) for tu in t])
+    want = sum(t[0][a] * t[1][a] / df[a] ** 0.6 for a in ("a", "b")) / twin
     assert pair_scores(vectors, np.array([0]), np.array([1]))[0] == pytest.approx(want, rel=1e-5)
 
 
@@ -55,7 +55,7 @@ def test_a_rare_shared_artist_counts_more_than_a_common_one() -> None:
     vectors = build_vectors([listing(1, ["rare", "common"]), listing(2, ["rare", "x"]),
                              listing(3, ["y", "common"]), *crowd])
     rare_pair, common_pair = pair_scores(vectors, np.array([0, 0]), np.array([1, 2]))
-    assert rare_pair > 2 * common_pair > 0  # df 2 vs 32: 1/√2 against 1/√32 at equal weights
+    assert rare_pair > 3 * common_pair > 0  # df 2 vs 32: 2 ** -0.6 against 32 ** -0.6, equal weights
 
 
 def test_unshared_niche_artists_do_not_lower_a_score() -> None:
@@ -78,7 +78,7 @@ def test_play_counts_are_used_when_present() -> None:
     vectors = build_vectors([u, same, skewed, *crowd])
     to_same, to_skewed = pair_scores(vectors, np.array([0, 0]), np.array([1, 2]))
     assert to_same > to_skewed
-    ranks_only = build_vectors([listing(1, ["a", "b"]), listing(2, ["a", "b"]), listing(3, ["a", "b"]), *crowd])
+    ranks_only = build_vectors([listing(uid, ["a", "b"]) for uid in (1, 2, 3)] + crowd)
     left, right = pair_scores(ranks_only, np.array([0, 0]), np.array([1, 2]))
     assert left == pytest.approx(right)
 
@@ -102,7 +102,8 @@ def test_percent_reads_100_for_an_identical_twin_and_is_per_reader() -> None:
     one_way, other_way = space.compatibility(0, 2), space.compatibility(2, 0)
     assert one_way.raw == other_way.raw
     # The same symmetric score, read against each member's own twin: not symmetric.
-    assert 0 < one_way.percent < 1 and 0 < other_way.percent < 1
+    assert 0 < one_way.percent < 1
+    assert 0 < other_way.percent < 1
     assert one_way.percent != pytest.approx(other_way.percent, abs=0.05)
     assert reader_percent(np.array([-1.0, 0.5, 3.0]), 1.0).tolist() == [0.0, 0.5, 1.0]
     assert reader_percent(0.4, 0.0) == 0.0

@@ -154,7 +154,8 @@ def test_exact_weights_ranks_and_columns_of_a_small_population() -> None:
     a, b = 100**0.75, 10**0.75  # counted members are weighted by plays ** 0.75
     raw_first = np.array([a, b, (a + b) / 2])  # c has no count: the member's mean count weight
     # Every artist has df = 1 (rarity 1) and both rows have self-score 1: the scale is 1.
-    np.testing.assert_allclose(artists.matrix.toarray()[0, :3], raw_first / np.linalg.norm(raw_first), rtol=1e-6)
+    want = raw_first / np.linalg.norm(raw_first)
+    np.testing.assert_allclose(artists.matrix.toarray()[0, :3], want, rtol=1e-6)
     derived = np.array([1.0 + 1 / math.log2(3), 1.0, 0.5])
     np.testing.assert_allclose(artists.matrix.toarray()[1, 3:], derived / np.linalg.norm(derived), rtol=1e-6)
     genres = views["genres"]
