@@ -16,6 +16,7 @@ from soundsync_core.repositories import match_store, members, runs, tribes
 from soundsync_core.repositories.profiles import load_profiles
 from soundsync_core.services import live_scoring
 from soundsync_core.services.members import MemberError
+from soundsync_core.taste.bridge import BridgeItem, bridge
 from soundsync_core.taste.profile import TasteProfile
 
 CHART_FEATURES = ("acousticness", "instrumentalness", "danceability", "energy", "loudness")
@@ -53,6 +54,7 @@ class Comparison:
     right: ProfileView
     score: float  # as the viewer reads it, 0…1 (see taste.percent)
     reasons: dict[str, Any]
+    bridge: list[BridgeItem] = field(default_factory=list)  # the other's favourites to try
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,7 @@ async def compare(
     if stored is None:
         scored = await live_scoring.score_live(mine, [theirs], 1)
         stored = (scored[0].percent, scored[0].reasons)
-    return Comparison(left, right, float(stored[0]), stored[1])
+    return Comparison(left, right, float(stored[0]), stored[1], bridge(mine, theirs))
 
 
 async def taste_map(pool: asyncpg.Pool, guild_id: int) -> TasteMap:

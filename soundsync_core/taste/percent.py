@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-MEANING = "% = how close their listening comes to yours (100 % = your identical twin)"
+# The one line /matches and /compare show under a match.
+MEANING = ("% = how close their listening comes to yours (100 % = your identical twin); "
+           "read from your side, so theirs of you may differ")
 
 
 def reader_percent(raw: np.ndarray | float, twin: np.ndarray | float) -> np.ndarray:
