@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from soundsync_cli.sandbox import GROUPS, SANDBOX_MEMBERS
 from soundsync_core.taste.engine import TasteSpace
 from soundsync_core.taste.profile import RankedArtist, TasteProfile
 from soundsync_core.taste.tribes import assign_to_tribe, describe_tribes
@@ -106,18 +107,17 @@ def test_listed_genres_are_more_frequent_in_the_tribe_than_around_it() -> None:
             assert inside[:, column].mean() > has[:, column].mean()
 
 
-def test_six_jazz_and_metal_listeners_make_two_tribes() -> None:
-    groups = {"jazz": ["coltrane", "monk", "mingus", "davis", "evans", "hancock"],
-              "metal": ["opeth", "mastodon", "gojira", "tool", "meshuggah", "isis"]}
-    members = [("metal", 0), ("jazz", 1), ("jazz", 2), ("jazz", 3), ("metal", 4), ("metal", 5)]
+@pytest.mark.parametrize("with_bob", [False, True])
+def test_the_sandbox_jazz_and_metal_listeners_make_two_tribes(with_bob: bool) -> None:
+    members = list(SANDBOX_MEMBERS) + ([("bob", "jazz")] if with_bob else [])  # bob links in the tour
     profiles = [
-        TasteProfile(i, tuple(RankedArtist(a, r, genres=(g,)) for r, a in
-                              enumerate(groups[g][s % 6:] + groups[g][: s % 6], 1)))
-        for i, (g, s) in enumerate(members)
+        TasteProfile(i, tuple(RankedArtist(a.lower(), r, a, genres=(group,)) for r, a in
+                              enumerate(GROUPS[group][i % 6:] + GROUPS[group][: i % 6], 1)))
+        for i, (_, group) in enumerate(members)
     ]
     result = TasteSpace.fit(profiles).tribes()
     assert result.k == 2
-    jazz = {result.labels[i] for i, (g, _) in enumerate(members) if g == "jazz"}
-    metal = {result.labels[i] for i, (g, _) in enumerate(members) if g == "metal"}
-    assert len(jazz) == len(metal) == 1
-    assert jazz != metal
+    tribe_of = {group: {int(result.labels[i]) for i, (_, g) in enumerate(members) if g == group}
+                for group in GROUPS}
+    assert all(len(tribes) == 1 for tribes in tribe_of.values())
+    assert tribe_of["jazz"] != tribe_of["metal"]
