@@ -17,6 +17,10 @@ from sklearn.decomposition import PCA, TruncatedSVD
 
 from soundsync_core.taste.similarity import SPARSE_VIEWS, VIEW_WEIGHTS, TasteVectors
 
+# Candidate search needs the finer projection (recall of the exact top 10 on a 12 000-member
+# synthetic community: 0.93 at 48 components, 0.95 at 96); tribes and the map need only the
+# leading directions, and TruncatedSVD orders its components by singular value.
+PROJECTION_DIM = 96
 EMBEDDING_DIM = 48
 AUDIO_BLOCK_SCALE = 0.5
 
@@ -29,7 +33,7 @@ def stacked_views(vectors: TasteVectors) -> sp.csr_matrix:
     return sp.hstack(blocks, format="csr", dtype=np.float32)
 
 
-def svd_projection(vectors: TasteVectors, *, dim: int = EMBEDDING_DIM, seed: int = 0) -> np.ndarray:
+def svd_projection(vectors: TasteVectors, *, dim: int = PROJECTION_DIM, seed: int = 0) -> np.ndarray:
     """TruncatedSVD projection (members × ≤ ``dim``, float32), deterministic given ``seed``.
 
     Rows are not normalised: their dot products approximate the members' scores.
@@ -43,8 +47,9 @@ def svd_projection(vectors: TasteVectors, *, dim: int = EMBEDDING_DIM, seed: int
     return svd.fit_transform(stacked).astype(np.float32)
 
 
-def unit_rows(projection: np.ndarray) -> np.ndarray:
-    """The rows of ``projection`` scaled to unit length (zero rows stay zero)."""
+def unit_rows(projection: np.ndarray, dim: int = EMBEDDING_DIM) -> np.ndarray:
+    """The first ``dim`` columns of ``projection``, rows scaled to unit length (zero rows stay zero)."""
+    projection = projection[:, :dim]
     norms = np.linalg.norm(projection, axis=1, keepdims=True)
     return np.divide(projection, norms, out=np.zeros_like(projection), where=norms > 0)
 

@@ -80,12 +80,12 @@ class TasteSpace:
 
     @cached_property
     def projection(self) -> np.ndarray:
-        """SVD projection (members × ≤ 48) whose dot products approximate the scores."""
+        """SVD projection (members × ≤ 96) whose dot products approximate the scores."""
         return svd_projection(self.vectors, seed=self.seed)
 
     @cached_property
     def embedding(self) -> np.ndarray:
-        """The projection's rows at unit length: the geometry of tribes and the taste map."""
+        """The projection's leading 48 columns, rows at unit length: tribes' and the map's geometry."""
         return unit_rows(self.projection)
 
     @cached_property
