@@ -39,7 +39,7 @@ def clip(text: str, limit: int) -> str:
 
 
 def percent(score: float) -> str:
-    """A calibrated 0…1 compatibility as members read it: ``87 %``."""
+    """A 0…1 compatibility (see ``taste.percent``) as members read it: ``87 %``."""
     return f"{round(score * 100)} %"
 
 
