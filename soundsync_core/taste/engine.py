@@ -85,7 +85,7 @@ class TasteSpace:
 
     @cached_property
     def embedding(self) -> np.ndarray:
-        """The projection's leading 48 columns at unit length: tribes' and the map's geometry."""
+        """The projection's leading 24 columns at unit length: tribes' and the map's geometry."""
         return unit_rows(self.projection)
 
     @cached_property
