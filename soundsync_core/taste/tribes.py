@@ -10,7 +10,9 @@
   population the run was fitted on: the guild for a guild's recluster), a minimum support and a
   minimum lift of :data:`MIN_LIFT`, so a niche artist two members share does not name a
   500-member tribe, an artist everyone lists does not name any, and a genre only a little more
-  common in the tribe than around it ("uk ambient" in a dance-pop tribe) is not listed at all.
+  common in the tribe than around it ("uk ambient" in a dance-pop tribe) is not listed at all;
+  nor is a secondary taste of part of the tribe (scoring under :data:`RELATIVE_SCORE` of the
+  tribe's most distinctive item).
   Names are unique within the run (so within every guild): a name already taken is made from
   the tribe's next distinctive artists, or numbered.
 * **Late joiners**: each tribe keeps a sparse ``artist_profile`` (mean of its members' normalised
@@ -42,6 +44,9 @@ PROFILE_SIZE = 100
 TOP_ITEMS = 10
 MIN_SUPPORT_SHARE = 0.1
 MIN_LIFT = 1.25
+# Listed items score at least this share of the tribe's most distinctive one: a tribe of jazz
+# listeners half of whom also like folk is a jazz tribe, and folk is not listed for it.
+RELATIVE_SCORE = 0.5
 MEMBERS_PER_TRIBE = 3
 
 
@@ -175,7 +180,8 @@ def _distinctive(
     with np.errstate(divide="ignore", invalid="ignore"):
         lift = np.where(population > 0, share / population, 0.0)
         score = np.where((counts[t] >= support) & (lift >= MIN_LIFT), share * np.log(lift), 0.0)
-    best = [c for c in np.argsort(-score, kind="stable")[:TOP_ITEMS] if score[c] > 0]
+    floor = RELATIVE_SCORE * float(score.max(initial=0.0))
+    best = [c for c in np.argsort(-score, kind="stable")[:TOP_ITEMS] if score[c] > 0 and score[c] >= floor]
     return [
         {
             "id": str(ids[c]),
