@@ -11,6 +11,8 @@ from soundsync_core.services.community_views import TribeView
 from soundsync_core.services.matches import Match
 from soundsync_core.services.member_views import Comparison, ProfileView
 from soundsync_core.services.members import CommunityStats, MemberSettings
+from soundsync_core.taste.bridge import BridgeItem
+from soundsync_core.taste.percent import MEANING
 
 # Discord's embed limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 MAX_FIELDS = 25
@@ -37,7 +39,7 @@ def clip(text: str, limit: int) -> str:
 
 
 def percent(score: float) -> str:
-    """A calibrated 0…1 compatibility as members read it: ``87 %``."""
+    """A 0…1 compatibility (see ``taste.percent``) as members read it: ``87 %``."""
     return f"{round(score * 100)} %"
 
 
@@ -90,6 +92,17 @@ def reasons_text(reasons: dict[str, Any]) -> str:
     return clip("\n".join(lines) or "Similar overall listening.", MAX_FIELD_VALUE)
 
 
+def bridge_text(items: Sequence[BridgeItem]) -> str:
+    """Their favourites you do not list yet, one a line, with the common ground they come by."""
+    lines = []
+    for item in items:
+        kind = "🎵" if item.kind == "track" else "🎤"
+        via = f" — by {item.via}, whom you like" if item.kind == "track" and item.via else (
+            f" — {item.via}, like you" if item.via else "")
+        lines.append(f"{kind} {item.name}{via}")
+    return clip("\n".join(lines), MAX_FIELD_VALUE)
+
+
 def link_text(url: str, app_mode: str) -> str:
     """The private answer to ``/link``."""
     text = "Link your Spotify account with the button below (the link works once, for 10 minutes)."
@@ -127,7 +140,9 @@ def match_embed(match: Match, index: int, total: int, scope: str) -> discord.Emb
         colour=COLOUR,
     )
     embed.add_field(name="Why", value=reasons_text(match.reasons), inline=False)
-    embed.set_footer(text="Say hi shares your handle only if they accept.")
+    if match.bridge:
+        embed.add_field(name="Try from their favourites", value=bridge_text(match.bridge), inline=False)
+    embed.set_footer(text=f"{MEANING}. Say hi shares your handle only if they accept.")
     return fit(embed)
 
 
@@ -141,6 +156,10 @@ def compare_embed(comparison: Comparison) -> discord.Embed:
     embed.add_field(name=left.display_name, value=_listing(left.top_artists[:5]), inline=True)
     embed.add_field(name=right.display_name, value=_listing(right.top_artists[:5]), inline=True)
     embed.add_field(name="What you share", value=reasons_text(comparison.reasons), inline=False)
+    if comparison.bridge:
+        embed.add_field(name=f"Try from {right.display_name}'s favourites",
+                        value=bridge_text(comparison.bridge), inline=False)
+    embed.set_footer(text=f"{MEANING}.")
     return fit(embed)
 
 

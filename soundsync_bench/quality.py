@@ -21,11 +21,13 @@ from soundsync_bench.baselines import (
     random_order,
     seed_method,
 )
+from soundsync_bench.legacy import legacy_engine
 from soundsync_bench.metrics import RankingScore, precision_recall_at_k, relevant_members
 from soundsync_core.taste.profile import TasteProfile
 from soundsync_synthetic import SyntheticCommunity, generate_community
 
 PRODUCT = "SoundSync engine"
+LEGACY = "previous engine: IDF cosine + CSLS"
 VARIANTS = ("full", "restricted app")
 Progress = Callable[[str], None]
 
@@ -51,6 +53,7 @@ def default_methods() -> dict[str, Recommender]:
     """Method name → recommender, the product first."""
     return {
         PRODUCT: product,
+        LEGACY: legacy_engine,
         "seed: PCA + KMeans(6), same cluster": seed_method,
         "Jaccard of artist sets": jaccard,
         "cosine of binary artist vectors": cosine,
@@ -183,6 +186,9 @@ def _definitions(k: int, seeds: int) -> list[str]:
         f"a member has ≥ {k} relevant others.",
         "- restricted app = the same members as a new Spotify app sees them: top 50 artists and "
         "tracks, no playcounts, genres or audio features (the seed method has nothing left).",
+        f"- {PRODUCT} = rarity-weighted inner product of per-member normalised weights "
+        "(issue #11); previous engine = per-view cosines of IDF-weighted vectors with the CSLS hub "
+        "correction, as the engine scored until then (`soundsync_bench/legacy.py`).",
         "- seed = each member's top-5 tracks × (acousticness, instrumentalness, danceability, "
         "energy, loudness) in rank order; missing slots filled with the slot mean; "
         "StandardScaler → PCA(2) → KMeans(6); recommends only same-cluster members, nearest first "

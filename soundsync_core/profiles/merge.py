@@ -1,4 +1,13 @@
-"""Merge one member's profiles from several sources into one ranked profile."""
+"""Merge one member's profiles from several sources into one ranked profile, counts kept.
+
+Rule: an item's play count is the **sum of its plays over the sources that count it** (Last.fm,
+ListenBrainz and the Spotify export all count plays; a source without counts adds nothing), and
+stays unknown only when no source counts it. The merged order is by summed plays when every
+source has counts, else by reciprocal-rank fusion (a ranks-only source such as Spotify's top
+lists has no plays to add); ties go by fusion score, then by id, so the merge is
+order-independent. Counts matter to matching: they carry each member's listening
+concentration (``taste.vectors``).
+"""
 
 from __future__ import annotations
 
@@ -14,24 +23,35 @@ Item = TypeVar("Item", RankedArtist, RankedTrack)
 RRF_K = 60
 
 
+def _counted(items: Sequence[Item]) -> bool:
+    return any((item.playcount or 0) > 0 for item in items)
+
+
 def _fuse(
     lists: Sequence[Sequence[Item]], rerank: Callable[[Item, int, int | None], Item]
 ) -> tuple:
     if len(lists) == 1:
         return tuple(lists[0])
     score: dict[str, float] = {}
+    plays: dict[str, int] = {}
     first: dict[str, Item] = {}
     for items in lists:
         for item in items:
             score[item.id] = score.get(item.id, 0.0) + 1.0 / (RRF_K + item.rank)
+            if (item.playcount or 0) > 0:
+                plays[item.id] = plays.get(item.id, 0) + int(item.playcount or 0)
             first.setdefault(item.id, item)
-    ordered = sorted(score, key=lambda item_id: (-score[item_id], item_id))
-    # Play counts from different services are not on one scale: a fused list drops them.
-    return tuple(rerank(first[item_id], rank, None) for rank, item_id in enumerate(ordered, 1))
+    by_plays = all(_counted(items) for items in lists)
+    ordered = sorted(
+        score, key=lambda i: (-plays.get(i, 0) if by_plays else 0, -score[i], i)
+    )
+    return tuple(
+        rerank(first[item_id], rank, plays.get(item_id)) for rank, item_id in enumerate(ordered, 1)
+    )
 
 
 def merge_profiles(profiles: Sequence[TasteProfile]) -> TasteProfile:
-    """One profile from several sources of the same member (rank fusion; order-independent)."""
+    """One profile from several sources of the same member (see the module's rule)."""
     if not profiles:
         raise ValueError("nothing to merge")
     if len(profiles) == 1:

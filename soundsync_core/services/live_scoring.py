@@ -8,26 +8,17 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from soundsync_core.repositories import runs, tribes
+from soundsync_core.repositories import tribes
 from soundsync_core.repositories.profiles import load_profiles
-from soundsync_core.taste.calibration import Calibration
 from soundsync_core.taste.late_joiners import LiveMatch, nearest_tribes, score_late_joiner
 from soundsync_core.taste.profile import TasteProfile
 
 
-async def run_calibration(conn: asyncpg.Connection, run_id: int | None) -> Calibration | None:
-    """The % scale stored with the run (None: no run, or a run without one)."""
-    info = await runs.run_info(conn, run_id) if run_id is not None else None
-    stored = ((info or {}).get("metrics") or {}).get("calibration")
-    return Calibration.from_dict(stored) if stored else None
-
-
-async def score_live(
-    me: TasteProfile, others: Sequence[TasteProfile], calibration: Calibration | None, k: int
-) -> list[LiveMatch]:
-    """The best ``k`` of ``others`` for ``me``, scored off the event loop."""
+async def score_live(me: TasteProfile, others: Sequence[TasteProfile], k: int) -> list[LiveMatch]:
+    """The best ``k`` of ``others`` for ``me``, scored off the event loop (the % as ``me`` reads
+    it, the same measure as a run's stored matches: see ``taste.percent``)."""
     return await asyncio.get_running_loop().run_in_executor(
-        None, lambda: score_late_joiner(me, others, calibration, k=k)
+        None, lambda: score_late_joiner(me, others, k=k)
     )
 
 

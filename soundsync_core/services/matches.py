@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,8 @@ from soundsync_core.errors import MemberFacingError
 from soundsync_core.repositories import match_store, members, runs
 from soundsync_core.repositories.profiles import load_profiles
 from soundsync_core.services import live_scoring
+from soundsync_core.taste.bridge import BridgeItem, bridge
+from soundsync_core.taste.profile import TasteProfile
 
 # Above this many candidates a late joiner is scored only against the members of the stored
 # tribes nearest to them (then exactly), not against the whole guild.
@@ -25,8 +28,9 @@ class MatchLookupError(MemberFacingError):
 class Match:
     user_id: int
     display_name: str
-    score: float  # calibrated compatibility, 0…1
+    score: float  # compatibility as the reader reads it, 0…1 (see taste.percent)
     reasons: dict[str, Any]
+    bridge: list[BridgeItem] = field(default_factory=list)  # their favourites the reader lacks
 
 
 @dataclass
@@ -46,11 +50,24 @@ async def matches_for(
         run_id, in_run = await _check_member(conn, user_id, guild_id, scope)
         if run_id is not None and in_run:
             rows = await match_store.live_matches(conn, scope, user_id, limit)
-            return MatchList(scope, run_id, False, [
+            profiles = await load_profiles(conn, [user_id, *(r["other_id"] for r in rows)])
+            return MatchList(scope, run_id, False, _with_bridges(user_id, profiles, [
                 Match(r["other_id"], r["display_name"] or str(r["other_id"]), r["score"],
                       r["reasons"]) for r in rows
-            ])
+            ]))
         return await _score_live(conn, user_id, scope, run_id, limit)
+
+
+def _with_bridges(user_id: int, profiles: list[TasteProfile], matches: list[Match]) -> list[Match]:
+    """Each match with its bridge (from the reader's side); the profiles hold both members."""
+    by_id = {p.user_id: p for p in profiles}
+    me = by_id.get(user_id)
+    if me is None:
+        return matches
+    return [
+        dataclasses.replace(m, bridge=bridge(me, by_id[m.user_id])) if m.user_id in by_id else m
+        for m in matches
+    ]
 
 
 async def _check_member(
@@ -90,9 +107,8 @@ async def _score_live(
     names = {p.user_id: p.display_name for p in profiles}
     me = next(p for p in profiles if p.user_id == user_id)
     others = [p for p in profiles if p.user_id != user_id]
-    calibration = await live_scoring.run_calibration(conn, run_id)
-    scored = await live_scoring.score_live(me, others, calibration, limit)
-    return MatchList(scope, run_id, True, [
+    scored = await live_scoring.score_live(me, others, limit)
+    return MatchList(scope, run_id, True, _with_bridges(user_id, profiles, [
         Match(m.user_id, names.get(m.user_id) or str(m.user_id), m.percent, m.reasons)
         for m in scored
-    ])
+    ]))

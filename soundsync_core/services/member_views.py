@@ -16,6 +16,7 @@ from soundsync_core.repositories import match_store, members, runs, tribes
 from soundsync_core.repositories.profiles import load_profiles
 from soundsync_core.services import live_scoring
 from soundsync_core.services.members import MemberError
+from soundsync_core.taste.bridge import BridgeItem, bridge
 from soundsync_core.taste.profile import TasteProfile
 
 CHART_FEATURES = ("acousticness", "instrumentalness", "danceability", "energy", "loudness")
@@ -51,8 +52,9 @@ class Comparison:
 
     left: ProfileView
     right: ProfileView
-    score: float  # calibrated, 0…1
+    score: float  # as the viewer reads it, 0…1 (see taste.percent)
     reasons: dict[str, Any]
+    bridge: list[BridgeItem] = field(default_factory=list)  # the other's favourites to try
 
 
 @dataclass(frozen=True)
@@ -167,13 +169,10 @@ async def compare(
             raise MemberError("You have no taste profile yet — use /link first.") from None
         theirs, right = await _load_one(conn, other_id, scope)
         stored = await _stored_match(conn, scope, viewer_id, other_id)
-        calibration = None if stored else await live_scoring.run_calibration(
-            conn, await runs.live_run_id(conn, scope)
-        )
     if stored is None:
-        scored = await live_scoring.score_live(mine, [theirs], calibration, 1)
+        scored = await live_scoring.score_live(mine, [theirs], 1)
         stored = (scored[0].percent, scored[0].reasons)
-    return Comparison(left, right, float(stored[0]), stored[1])
+    return Comparison(left, right, float(stored[0]), stored[1], bridge(mine, theirs))
 
 
 async def taste_map(pool: asyncpg.Pool, guild_id: int) -> TasteMap:

@@ -115,7 +115,7 @@ def compute_run(
         center_rows=_center_rows(tribes),
         member_rows=_member_rows(user_ids, space.embedding, tribes),
         matches=matches,
-        metrics={"silhouette": tribes.silhouette, "calibration": space.calibration.to_dict()},
+        metrics={"silhouette": tribes.silhouette},
         stages=clock.stages,
     )
 

@@ -13,37 +13,35 @@ from typing import Any
 
 import numpy as np
 
-from soundsync_core.taste.calibration import Calibration, sample_pairs
-from soundsync_core.taste.embedding import map_coordinates, taste_embedding
-from soundsync_core.taste.hubs import corrected, hub_radii
+from soundsync_core.taste.embedding import map_coordinates, svd_projection, unit_rows
 from soundsync_core.taste.neighbours import Exclusions, Neighbours, Progress, neighbours
+from soundsync_core.taste.percent import reader_percent
 from soundsync_core.taste.profile import ProfileTable, TasteProfile, as_table
 from soundsync_core.taste.reasons import pair_reasons
-from soundsync_core.taste.similarity import TasteVectors, build_vectors, pair_scores
+from soundsync_core.taste.similarity import TasteVectors, build_vectors, pair_scores, twin_scores
 from soundsync_core.taste.tribes import TribeResult, choose_k, cluster, describe_tribes
-
-CALIBRATION_PAIRS = 50_000
 
 
 @dataclass(frozen=True)
 class PairScore:
-    """Raw compatibility, hub-corrected (ranking) score, and calibrated percent (0…1)."""
+    """The symmetric (ranking) score and the percent (0…1) the first member reads."""
 
     raw: float
-    corrected: float
     percent: float
 
 
 @dataclass(frozen=True)
 class MatchTable:
-    """Top matches as parallel arrays, one row per (scope, member, rank)."""
+    """Top matches as parallel arrays, one row per (scope, member, rank).
+
+    ``raw`` is the symmetric score that ranks; ``percent`` is what ``user_idx`` reads (0…1).
+    """
 
     scope_id: np.ndarray
     user_idx: np.ndarray
     other_idx: np.ndarray
     rank: np.ndarray
     raw: np.ndarray
-    corrected: np.ndarray
     percent: np.ndarray
 
     def __len__(self) -> int:
@@ -51,40 +49,21 @@ class MatchTable:
 
 
 class TasteSpace:
-    """A fitted population: vectors, IDF, hub radii, calibration, embedding (lazily).
+    """A fitted population: vectors, twin scores and the SVD projection (lazily).
 
     ``members`` is the population's :class:`ProfileTable` (row order = member index).
     """
 
-    def __init__(
-        self,
-        members: ProfileTable,
-        vectors: TasteVectors,
-        *,
-        seed: int = 0,
-        calibration: Calibration | None = None,
-    ) -> None:
+    def __init__(self, members: ProfileTable, vectors: TasteVectors, *, seed: int = 0) -> None:
         self.members = members
         self.vectors = vectors
         self.seed = seed
-        self._calibration = calibration
-        self._radii: np.ndarray | None = None
 
     @classmethod
-    def fit(
-        cls,
-        members: ProfileTable | Sequence[TasteProfile],
-        *,
-        seed: int = 0,
-        calibration: Calibration | None = None,
-        progress: Progress | None = None,
-    ) -> TasteSpace:
-        """Build every view; compute hub radii and the calibration unless one is given."""
+    def fit(cls, members: ProfileTable | Sequence[TasteProfile], *, seed: int = 0) -> TasteSpace:
+        """Build every view of ``members``."""
         table = as_table(members)
-        space = cls(table, build_vectors(table, seed=seed), seed=seed, calibration=calibration)
-        if calibration is None:
-            space._hub_radii(progress)
-        return space
+        return cls(table, build_vectors(table, seed=seed), seed=seed)
 
     @property
     def n_members(self) -> int:
@@ -100,42 +79,24 @@ class TasteSpace:
         return {int(u): i for i, u in enumerate(self.members.user_ids)}
 
     @cached_property
+    def projection(self) -> np.ndarray:
+        """SVD projection (members × ≤ 96) whose dot products approximate the scores."""
+        return svd_projection(self.vectors, seed=self.seed)
+
+    @cached_property
     def embedding(self) -> np.ndarray:
-        """L2-normalised SVD embedding (members × ≤ 48), computed once."""
-        return taste_embedding(self.vectors, seed=self.seed)
+        """The projection's leading 24 columns at unit length: tribes' and the map's geometry."""
+        return unit_rows(self.projection)
 
-    @property
-    def radii(self) -> np.ndarray:
-        """CSLS hub radius of every member."""
-        return self._hub_radii(None)
-
-    def _hub_radii(self, progress: Progress | None) -> np.ndarray:
-        if self._radii is None:
-            self._radii = hub_radii(
-                self.vectors, embedding=lambda: self.embedding, seed=self.seed, progress=progress
-            )
-        return self._radii
-
-    @property
-    def calibration(self) -> Calibration:
-        """The percentile scale (fitted on random pairs of this population unless given)."""
-        if self._calibration is None:
-            left, right = sample_pairs(self.n_members, CALIBRATION_PAIRS, self.seed)
-            scores = self.ranking_scores(left, right)
-            self._calibration = Calibration.fit(scores, n_members=self.n_members)
-        return self._calibration
-
-    def ranking_scores(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        """Hub-corrected scores of the pairs ``(left[k], right[k])``."""
-        raw = pair_scores(self.vectors, left, right)
-        return corrected(raw, self.radii[left], self.radii[right])
+    @cached_property
+    def twins(self) -> np.ndarray:
+        """Every member's score with an identical twin (the percentage's yardstick)."""
+        return twin_scores(self.vectors, np.arange(self.n_members))
 
     def compatibility(self, i: int, j: int) -> PairScore:
-        """Raw, corrected and calibrated compatibility of members ``i`` and ``j``."""
-        left, right = np.array([i]), np.array([j])
-        raw = float(pair_scores(self.vectors, left, right)[0])
-        score = float(corrected(raw, self.radii[i], self.radii[j]))
-        return PairScore(raw, score, float(self.calibration.percent(score)))
+        """Symmetric score of members ``i`` and ``j`` and the percent ``i`` reads."""
+        raw = float(pair_scores(self.vectors, np.array([i]), np.array([j]))[0])
+        return PairScore(raw, float(reader_percent(raw, self.twins[i])))
 
     @cached_property
     def names(self) -> dict[str, dict[str, str]]:
@@ -156,8 +117,8 @@ class TasteSpace:
     ) -> MatchTable:
         """Top ``k`` matches of every member of every scope (scope id → member indices).
 
-        Ranked by the hub-corrected score; self, hidden members and excluded pairs never appear.
-        Scopes above 5 000 members use cluster-probed candidate generation (see
+        Ranked by the symmetric score; self, hidden members and excluded pairs never appear.
+        Scopes above 5 000 members use an inner-product candidate search (see
         :mod:`neighbours`); ``progress(done, total)`` counts members over all scopes.
         """
         total = sum(len(set(members)) for members in scopes.values())
@@ -169,9 +130,8 @@ class TasteSpace:
                 self.vectors,
                 np.asarray(list(members), dtype=np.int64),
                 k,
-                radii=self.radii,
                 exclusions=exclude,
-                embedding=lambda: self.embedding,
+                embedding=lambda: self.projection,
                 seed=self.seed,
                 progress=tick,
             )
@@ -184,7 +144,7 @@ class TasteSpace:
         if not pieces:
             pieces = [_flatten(0, neighbours(self.vectors, np.zeros(0, dtype=np.int64), 1))]
         merged = [np.concatenate(column) for column in zip(*pieces, strict=True)]
-        percent = self.calibration.percent(merged[-1]).astype(np.float32)
+        percent = reader_percent(merged[-1], self.twins[merged[1]]).astype(np.float32)
         return MatchTable(*merged, percent)
 
     def tribes(self, k: int | None = None) -> TribeResult:
@@ -201,7 +161,7 @@ class TasteSpace:
 
 
 def _flatten(scope_id: int, found: Neighbours) -> tuple[np.ndarray, ...]:
-    """(scope, user, other, rank, raw, corrected) columns of the valid entries of a table."""
+    """(scope, user, other, rank, raw) columns of the valid entries of a table."""
     valid = found.others >= 0
     rows, ranks = np.nonzero(valid)
     return (
@@ -209,7 +169,6 @@ def _flatten(scope_id: int, found: Neighbours) -> tuple[np.ndarray, ...]:
         found.rows[rows],
         found.others[valid],
         ranks.astype(np.int64) + 1,
-        found.raw[valid],
         found.score[valid],
     )
 

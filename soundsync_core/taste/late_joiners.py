@@ -1,11 +1,9 @@
-"""Scoring a member who joined after the last recluster, on the run's frozen % scale.
+"""Scoring a member who joined after the last recluster.
 
-The new member is scored exactly against everyone (one row of products). Hub radii are needed
-only for the members that can reach the top of the list, so they are computed exactly for the
-new member and the best raw candidates instead of refitting the whole population's radii;
-the percentages come from the run's stored :class:`Calibration`, so "87 %" means the same as in
-the run's precomputed matches. With no run yet for the scope, the candidates themselves provide
-the scale.
+The new member is scored exactly against everyone (one row of products) in a space fitted on
+the population plus them. The percentage needs nothing stored with the run: it is the pair's
+score over the new member's own twin score (:mod:`percent`), so it reads like the run's
+precomputed matches.
 """
 
 from __future__ import annotations
@@ -17,25 +15,20 @@ from typing import Any
 
 import numpy as np
 
-from soundsync_core.taste.calibration import Calibration
 from soundsync_core.taste.engine import TasteSpace
-from soundsync_core.taste.hubs import corrected, radii_of
+from soundsync_core.taste.percent import reader_percent
 from soundsync_core.taste.profile import TasteProfile
 from soundsync_core.taste.similarity import block_scores, member_slice
 from soundsync_core.taste.vectors import artist_entries
 
-# Hub correction only demotes or mildly promotes, so the true top-k lies among the best raw.
-RAW_SHORTLIST = 50
-
 
 @dataclass(frozen=True)
 class LiveMatch:
-    """One live match of a late joiner (``percent`` on the stored scale, 0…1)."""
+    """One live match of a late joiner (``percent`` as the late joiner reads it, 0…1)."""
 
     user_id: int
     rank: int
     raw: float
-    corrected: float
     percent: float
     reasons: dict[str, Any]
 
@@ -43,39 +36,31 @@ class LiveMatch:
 def score_late_joiner(
     profile: TasteProfile,
     existing: Sequence[TasteProfile],
-    calibration: Calibration | None,
     *,
     k: int = 20,
     exclude_user_ids: Collection[int] = (),
     seed: int = 0,
 ) -> list[LiveMatch]:
-    """Top ``k`` existing members for ``profile`` (hidden/blocked ids in ``exclude_user_ids``);
-    ``calibration`` None: the scale is fitted on ``profile`` and ``existing``."""
+    """Top ``k`` existing members for ``profile`` (hidden/blocked ids in ``exclude_user_ids``)."""
     others = [p for p in existing if p.user_id != profile.user_id]
     if not others:
         return []
-    if calibration is None:
-        calibration = TasteSpace.fit([profile, *others], seed=seed).calibration
-    space = TasteSpace.fit([*others, profile], seed=seed, calibration=calibration)
+    space = TasteSpace.fit([*others, profile], seed=seed)
     me = space.n_members - 1
     raw = _raw_row(space, me)
     excluded = set(exclude_user_ids)
     banned = np.array([p.user_id in excluded for p in others] + [True])
     raw[banned] = -np.inf
-    shortlist = _best(raw, max(3 * k, RAW_SHORTLIST))
-    shortlist = shortlist[np.isfinite(raw[shortlist])]
-    radii = radii_of(space.vectors, np.concatenate([[me], shortlist]))
-    score = corrected(raw[shortlist], radii[0], radii[1:])
-    order = np.argsort(-score, kind="stable")[:k]
-    percent = calibration.percent(score[order])
+    order = np.argsort(-raw, kind="stable")[:k]
+    order = order[np.isfinite(raw[order])]
+    percent = reader_percent(raw[order], space.twins[me])
     return [
         LiveMatch(
-            user_id=others[shortlist[o]].user_id,
+            user_id=others[o].user_id,
             rank=rank,
-            raw=float(raw[shortlist[o]]),
-            corrected=float(score[o]),
+            raw=float(raw[o]),
             percent=float(p),
-            reasons=space.reasons(me, int(shortlist[o])),
+            reasons=space.reasons(me, int(o)),
         )
         for rank, (o, p) in enumerate(zip(order, percent, strict=True), start=1)
     ]
@@ -85,11 +70,6 @@ def _raw_row(space: TasteSpace, member: int) -> np.ndarray:
     vectors = space.vectors
     row = member_slice(vectors, np.array([member]))
     return block_scores(vectors, row, member_slice(vectors, np.arange(space.n_members)))[0]
-
-
-def _best(values: np.ndarray, count: int) -> np.ndarray:
-    count = min(count, len(values))
-    return np.argpartition(-values, count - 1)[:count]
 
 
 def nearest_tribes(me: TasteProfile, artist_weights: Mapping[int, Mapping[str, float]]) -> list[int]:

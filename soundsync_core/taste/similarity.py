@@ -1,18 +1,25 @@
-"""Raw compatibility: per-view cosines combined over the views both members have.
+"""Compatibility: per-view scores combined over the views both members have.
 
-``raw(i, j) = Σ_v w_v · (cos_v(i, j) − b_v) / Σ_v w_v`` where *v* runs over the views **both**
-members have. Renormalising over shared views compares an artists-only member fairly with a
+``raw(i, j) = Σ_v w_v · (s_v(i, j) − b_v) / Σ_v w_v`` where *v* runs over the views **both**
+members have. ``s_v`` is the view's inner product of rarity-weighted, per-member normalised
+vectors (:mod:`vectors`; the audio view, a dense summary, is a cosine), each view on one
+common scale (a typical member's score with an identical twin is 1).
+
+Renormalising over shared views compares an artists-only member fairly with a
 member who also has tracks, genres and audio: a view one side lacks is "unknown", not "different".
 
-``b_v`` is the view's chance level — the mean cosine of random pairs that both have it. It is 0
+``b_v`` is the view's chance level — the mean score of random pairs that both have it. It is 0
 for the sparse item views (random members rarely share an artist) and is kept at 0 there so that
-for two artists-only members the raw score *is* their artist cosine. Genres and audio are dense
+for two artists-only members the raw score *is* their artist score. Genres and audio are dense
 and coarse: two random members often share "rock", so without removing ``b_v`` a genre-tagged
 pair would look closer than an untagged one merely for having tags.
 
 Weights: artists are the strongest, most reliable signal; tracks are finer but much sparser
 (sharing one is strong evidence, not sharing one is weak); genres are coarse and audio coarser.
-Every step is symmetric, so ``raw(i, j) == raw(j, i)``.
+Every step is symmetric, so ``raw(i, j) == raw(j, i)``. There is no hub correction: with no
+division by the candidate's norm a "hub" listing every popular artist gains little from them
+(``df ** -0.6`` is small), and a correction by each member's neighbourhood (CSLS) gave members who
+share nothing with anybody a zero radius that put them in hundreds of top-10 lists.
 """
 
 from __future__ import annotations
@@ -95,18 +102,18 @@ def build_vectors(members: ProfileTable | Sequence[TasteProfile], *, seed: int =
 
 
 def _chance_level(vectors: TasteVectors, view: str, rng: np.random.Generator) -> float:
-    """Mean cosine in ``view`` over random distinct pairs that both have it (0 if < 2 members)."""
+    """Mean score in ``view`` over random distinct pairs that both have it (0 if < 2 members)."""
     members = np.flatnonzero(vectors.present(view))
     if len(members) < 2:
         return 0.0
     left = rng.choice(members, BASELINE_PAIRS)
     right = rng.choice(members, BASELINE_PAIRS)
     keep = left != right
-    return float(view_pair_cosines(vectors, view, left[keep], right[keep]).mean())
+    return float(view_pair_scores(vectors, view, left[keep], right[keep]).mean())
 
 
-def view_pair_cosines(vectors: TasteVectors, view: str, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Cosine in one view for each pair ``(left[k], right[k])``."""
+def view_pair_scores(vectors: TasteVectors, view: str, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Score in one view for each pair ``(left[k], right[k])`` (a dot product of their rows)."""
     if view == "audio":
         a = vectors.audio.vectors
         return np.einsum("ij,ij->i", a[left], a[right])
@@ -124,9 +131,9 @@ def pair_scores(vectors: TasteVectors, left: np.ndarray, right: np.ndarray) -> n
         both = vectors.present(view)[left] & vectors.present(view)[right]
         if not both.any():
             continue
-        cos = np.zeros(len(left))
-        cos[both] = view_pair_cosines(vectors, view, left[both], right[both])
-        num += np.where(both, weight * (cos - vectors.baselines[view]), 0.0)
+        score = np.zeros(len(left))
+        score[both] = view_pair_scores(vectors, view, left[both], right[both])
+        num += np.where(both, weight * (score - vectors.baselines[view]), 0.0)
         den += np.where(both, weight, 0.0)
     return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
@@ -136,7 +143,7 @@ class MemberSlice:
     """The rows of a set of members, ready for block products.
 
     ``stacked`` holds the sparse views side by side and ``dense`` the dense ones, each scaled by
-    the square root of its weight, so the two products give the weighted sum of the cosines;
+    the square root of its weight, so the two products give the weighted sum of the view scores;
     ``presence`` is members × views (``VIEW_WEIGHTS`` order, 1.0 where the member has the view).
     """
 
@@ -156,7 +163,7 @@ def block_scores(vectors: TasteVectors, rows: MemberSlice, cols: MemberSlice) ->
     """Dense ``len(rows) × len(cols)`` matrix of raw compatibility (float32).
 
     Same formula as :func:`pair_scores`, arranged for few passes over the block: a view one side
-    lacks has a zero row there, so its cosine is already 0 and only the weights and chance levels
+    lacks has a zero row there, so its score is already 0 and only the weights and chance levels
     need the presence masks. The chance levels ride along in the dense product (extra columns
     ``−weight·chance·presence`` against ``presence``); the denominator depends only on which
     views each side has, so it comes from a table over the 2^views presence patterns.
@@ -182,3 +189,13 @@ def _inverse_weight_table(weights: np.ndarray) -> np.ndarray:
     bits = (np.arange(1 << len(weights))[:, None] >> np.arange(len(weights))) & 1
     shared = (bits * weights) @ bits.T
     return np.divide(1.0, shared, out=np.zeros_like(shared), where=shared > 0).astype(np.float32)
+
+
+def twin_scores(vectors: TasteVectors, members: np.ndarray) -> np.ndarray:
+    """Each member's score with an identical twin, over all the views the member has (float64).
+
+    The yardstick of the percentage a reader sees (:mod:`percent`): the same formula as
+    :func:`pair_scores` with the member on both sides.
+    """
+    members = np.asarray(members, dtype=np.int64)
+    return pair_scores(vectors, members, members)

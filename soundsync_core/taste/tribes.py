@@ -1,13 +1,20 @@
 """Taste tribes: KMeans on the taste embedding with k chosen from the data, named by lift.
 
 * **k**: the mean silhouette (cosine geometry, the embedding rows are unit vectors) of KMeans
-  fits on a fixed random sample, over ``k = 2 … min(20, n // 5)``; the best wins. Fewer than
+  fits on a fixed random sample, over ``k = 2 … min(20, n // 3)``; the best wins (a tribe
+  averages three members at least, so six jazz and metal listeners make two tribes). Fewer than
   :data:`MIN_MEMBERS_FOR_TRIBES` members → one tribe. Everything is seeded, so deterministic.
 * **Fit**: KMeans for up to :data:`MINIBATCH_ABOVE` members, MiniBatchKMeans beyond.
 * **Name**: the tribe's most *distinctive* genre and artists — ranked by
-  ``share_in_tribe · log(lift)`` with ``lift = share_in_tribe / share_in_population`` and a
-  minimum support, so a niche artist two members share does not name a 500-member tribe and an
-  artist everyone lists does not name any.
+  ``share_in_tribe · log(lift)`` with ``lift = share_in_tribe / share_in_population`` (the
+  population the run was fitted on: the guild for a guild's recluster), a minimum support and a
+  minimum lift of :data:`MIN_LIFT`, so a niche artist two members share does not name a
+  500-member tribe, an artist everyone lists does not name any, and a genre only a little more
+  common in the tribe than around it ("uk ambient" in a dance-pop tribe) is not listed at all;
+  nor is a secondary taste of part of the tribe (scoring under :data:`RELATIVE_SCORE` of the
+  tribe's most distinctive item).
+  Names are unique within the run (so within every guild): a name already taken is made from
+  the tribe's next distinctive artists, or numbered.
 * **Late joiners**: each tribe keeps a sparse ``artist_profile`` (mean of its members' normalised
   artist vectors, top :data:`PROFILE_SIZE`); :func:`assign_to_tribe` picks the best cosine.
 
@@ -36,6 +43,11 @@ SILHOUETTE_SAMPLE = 2_000
 PROFILE_SIZE = 100
 TOP_ITEMS = 10
 MIN_SUPPORT_SHARE = 0.1
+MIN_LIFT = 1.25
+# Listed items score at least this share of the tribe's most distinctive one: a tribe of jazz
+# listeners half of whom also like folk is a jazz tribe, and folk is not listed for it.
+RELATIVE_SCORE = 0.5
+MEMBERS_PER_TRIBE = 3
 
 
 @dataclass(frozen=True)
@@ -73,7 +85,7 @@ class TribeResult:
 def choose_k(embedding: np.ndarray, *, seed: int = 0) -> tuple[int, float | None]:
     """Best k by silhouette on a seeded sample (1 and None for tiny or degenerate data)."""
     n = len(embedding)
-    high = min(MAX_TRIBES, n // 5)
+    high = min(MAX_TRIBES, n // MEMBERS_PER_TRIBE)
     if n < MIN_MEMBERS_FOR_TRIBES or high < 2:
         return 1, None
     rng = np.random.default_rng(seed)
@@ -124,14 +136,17 @@ def describe_tribes(
     genre_stats = _item_stats(onehot, genres, sizes)
     weight_sums = np.asarray((onehot @ artists.matrix).todense())
     tribes = []
+    taken: set[str] = set()
     for t in np.flatnonzero(sizes > 0):
         top_artists = _distinctive(artist_stats, t, sizes[t], artists.ids, artist_names)
         top_genres = _distinctive(genre_stats, t, sizes[t], genres.ids, {})
+        name = _unique_name(top_artists, top_genres, int(t), taken)
+        taken.add(name)
         tribes.append(
             Tribe(
                 id=int(t),
                 size=int(sizes[t]),
-                name=_name(top_artists, top_genres, int(t)),
+                name=name,
                 top_artists=top_artists,
                 top_genres=top_genres,
                 centre=[round(float(x), 6) for x in centres[t]],
@@ -164,8 +179,9 @@ def _distinctive(
     support = max(2.0, math.ceil(MIN_SUPPORT_SHARE * size)) if size >= 2 else 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
         lift = np.where(population > 0, share / population, 0.0)
-        score = np.where((counts[t] >= support) & (lift > 1.0), share * np.log(lift), 0.0)
-    best = [c for c in np.argsort(-score, kind="stable")[:TOP_ITEMS] if score[c] > 0]
+        score = np.where((counts[t] >= support) & (lift >= MIN_LIFT), share * np.log(lift), 0.0)
+    floor = RELATIVE_SCORE * float(score.max(initial=0.0))
+    best = [c for c in np.argsort(-score, kind="stable")[:TOP_ITEMS] if score[c] > 0 and score[c] >= floor]
     return [
         {
             "id": str(ids[c]),
@@ -177,9 +193,20 @@ def _distinctive(
     ]
 
 
-def _name(top_artists: list[dict[str, Any]], top_genres: list[dict[str, Any]], t: int) -> str:
-    parts = [g["name"] for g in top_genres[:1]] + [a["name"] for a in top_artists[:2]]
-    return " · ".join(parts) if parts else f"Tribe {t + 1}"
+def _unique_name(
+    top_artists: list[dict[str, Any]], top_genres: list[dict[str, Any]], t: int, taken: set[str]
+) -> str:
+    """Top genre and two artists; on a clash the next artists, then a number, until unused."""
+    genre = [g["name"] for g in top_genres[:1]]
+    artists = [a["name"] for a in top_artists]
+    for start in range(max(1, len(artists) - 1)):
+        name = " · ".join(genre + artists[start : start + 2]) or f"Tribe {t + 1}"
+        if name not in taken:
+            return name
+    base, number = name, 2
+    while f"{base} ({number})" in taken:
+        number += 1
+    return f"{base} ({number})"
 
 
 def _profile(mean_row: np.ndarray, ids: np.ndarray) -> dict[str, float]:

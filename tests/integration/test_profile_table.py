@@ -29,7 +29,7 @@ def assert_same_vectors(got: TasteVectors, want: TasteVectors) -> None:
             a, b = getattr(other, attr), getattr(view, attr)
             assert a.shape == b.shape, (name, attr)
             assert (a != b).nnz == 0, (name, attr)
-        np.testing.assert_array_equal(other.idf, view.idf)
+        np.testing.assert_array_equal(other.rarity, view.rarity)
         np.testing.assert_array_equal(other.present, view.present)
     np.testing.assert_array_equal(got.audio.vectors, want.audio.vectors)
     np.testing.assert_array_equal(got.audio.present, want.audio.present)

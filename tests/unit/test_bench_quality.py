@@ -22,8 +22,10 @@ from soundsync_bench.baselines import (
 )
 from soundsync_bench.metrics import precision_recall_at_k, relevant_members
 from soundsync_bench.quality import (
+    LEGACY,
     PRODUCT,
     VARIANTS,
+    default_methods,
     evaluate,
     format_markdown,
     run_quality,
@@ -251,3 +253,10 @@ def test_cli_writes_the_table(
     assert "| full | 50 | Jaccard |" in printed
     assert "| full | 50 | Jaccard |" in target.read_text(encoding="utf-8")
     assert "<!-- /bench:quality -->" in target.read_text(encoding="utf-8")
+
+
+def test_the_previous_engine_is_a_row_beside_the_new_one(small: SyntheticCommunity) -> None:
+    methods = default_methods()
+    assert list(methods)[:2] == [PRODUCT, LEGACY]
+    score, _ = evaluate(methods[LEGACY], small)
+    assert score.precision > evaluate(random_order, small)[0].precision

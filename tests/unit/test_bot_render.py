@@ -14,10 +14,11 @@ from soundsync_core.security.states import StateError
 from soundsync_core.services.community_views import NoLiveRunError
 from soundsync_core.services.connections import ConnectionRequestError
 from soundsync_core.services.matches import Match, MatchLookupError
-from soundsync_core.services.member_views import ProfileUnavailableError, ProfileView
+from soundsync_core.services.member_views import Comparison, ProfileUnavailableError, ProfileView
 from soundsync_core.services.members import CommunityStats, MemberError, NotLinkedError
 from soundsync_core.services.recluster import NothingToClusterError, ReclusterBusyError
 from soundsync_core.sources.spotify_export import ExportFormatError
+from soundsync_core.taste.bridge import BridgeItem
 
 SNOWFLAKE = 912345678901234567
 
@@ -106,3 +107,17 @@ def test_every_error_a_member_may_see_is_member_facing() -> None:
         BotRefusal,
     )
     assert [e.__name__ for e in shown_to_members if not issubclass(e, MemberFacingError)] == []
+
+
+def test_match_and_compare_pages_show_the_bridge_and_what_the_percent_means() -> None:
+    items = [BridgeItem("track", "nude", "Nude", 3, 1.0, "Radiohead"),
+             BridgeItem("artist", "p", "Portishead", 3, 0.75, "art rock")]
+    page = render.match_embed(Match(1, "Dee", 0.4, reasons(1), items), 0, 1, "server")
+    fields = {f.name: f.value for f in page.fields}
+    assert fields["Try from their favourites"].splitlines() == [
+        "🎵 Nude — by Radiohead, whom you like", "🎤 Portishead — art rock, like you"]
+    assert "identical twin" in page.footer.text
+    view = ProfileView(2, "Dee", ["Radiohead"], [], [], None, ["spotify"], None)
+    compared = render.compare_embed(Comparison(view, view, 0.4, reasons(1), items))
+    assert "🎵 Nude — by Radiohead, whom you like" in compared.fields[-1].value
+    assert "identical twin" in compared.footer.text

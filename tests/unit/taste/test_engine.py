@@ -1,4 +1,4 @@
-"""The facade: index lookup, pair scores, late joiners on the stored % scale."""
+"""The facade: index lookup, pair scores, late joiners scored like the run's matches."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import itertools
 import numpy as np
 import pytest
 
-from soundsync_core.taste.calibration import Calibration
 from soundsync_core.taste.engine import TasteSpace
 from soundsync_core.taste.late_joiners import score_late_joiner
 from tests.unit.taste.taste_synth import community
@@ -17,53 +16,52 @@ from tests.unit.taste.taste_synth import community
 @pytest.fixture(scope="module")
 def run():
     profiles, labels = community(150, 5, seed=13, tracks=True)
-    space = TasteSpace.fit(profiles)
-    stored = Calibration.from_dict(space.calibration.to_dict())
-    return profiles, labels, space, stored
+    return profiles, labels, TasteSpace.fit(profiles)
 
 
 def test_index_of_and_pair_score_ranges(run) -> None:
-    profiles, _, space, _ = run
+    profiles, _, space = run
     i, j = space.index_of(profiles[3].user_id), space.index_of(profiles[8].user_id)
     assert (i, j) == (3, 8)
     score = space.compatibility(i, j)
     assert 0.0 <= score.percent <= 1.0
-    assert score.corrected == pytest.approx(2 * score.raw - space.radii[i] - space.radii[j], abs=1e-6)
+    assert score.percent == pytest.approx(min(1.0, max(0.0, score.raw / space.twins[i])), abs=1e-6)
     with pytest.raises(KeyError):
         space.index_of(-1)
 
 
-def test_late_joiner_finds_their_twin_on_the_stored_scale(run) -> None:
-    profiles, labels, _, stored = run
+def test_late_joiner_finds_their_twin_at_100_percent(run) -> None:
+    profiles, labels, _ = run
     twin = profiles[7]
     joiner = dataclasses.replace(twin, user_id=99_999)
-    matches = score_late_joiner(joiner, profiles, stored, k=10)
+    matches = score_late_joiner(joiner, profiles, k=10)
     assert matches[0].user_id == twin.user_id
     assert matches[0].percent > 0.99
     assert [m.rank for m in matches] == list(range(1, 11))
-    assert all(a.corrected >= b.corrected for a, b in itertools.pairwise(matches))
+    assert all(a.raw >= b.raw for a, b in itertools.pairwise(matches))
+    assert all(a.percent >= b.percent for a, b in itertools.pairwise(matches))
     group = {p.user_id: g for p, g in zip(profiles, labels, strict=True)}
     assert np.mean([group[m.user_id] == labels[7] for m in matches]) >= 0.9
     assert matches[0].reasons["shared_artists"]
 
 
 def test_late_joiner_scores_match_a_full_refit(run) -> None:
-    profiles, _, _, stored = run
+    profiles, _, _ = run
     joiner = dataclasses.replace(profiles[20], user_id=88_888, artists=profiles[20].artists[:10])
-    live = score_late_joiner(joiner, profiles, stored, k=5)
-    refit = TasteSpace.fit([*profiles, joiner], calibration=stored)
+    live = score_late_joiner(joiner, profiles, k=5)
+    refit = TasteSpace.fit([*profiles, joiner])
     me = refit.n_members - 1
     for match in live:
         pair = refit.compatibility(me, refit.index_of(match.user_id))
         assert match.raw == pytest.approx(pair.raw, abs=1e-5)
-        assert match.corrected == pytest.approx(pair.corrected, abs=1e-4)
+        assert match.percent == pytest.approx(pair.percent, abs=1e-5)
 
 
 def test_late_joiner_never_sees_excluded_members_or_themself(run) -> None:
-    profiles, _, _, stored = run
+    profiles, _, _ = run
     twin = profiles[7]
     banned = {twin.user_id, profiles[12].user_id}
-    matches = score_late_joiner(twin, profiles, stored, k=20, exclude_user_ids=banned)
+    matches = score_late_joiner(twin, profiles, k=20, exclude_user_ids=banned)
     shown = {m.user_id for m in matches}
     assert not shown & banned
     assert len(matches) == 20

@@ -12,7 +12,7 @@ from soundsync_core.taste.similarity import (
     build_vectors,
     member_slice,
     pair_scores,
-    view_pair_cosines,
+    view_pair_scores,
 )
 from tests.unit.taste.taste_synth import community
 
@@ -37,11 +37,11 @@ def test_block_scores_agree_with_pair_scores(mixed) -> None:
     np.testing.assert_allclose(np.diag(block), pairs, atol=1e-5)
 
 
-def test_artists_only_pair_scores_their_artist_cosine(mixed) -> None:
+def test_artists_only_pair_scores_their_artist_score(mixed) -> None:
     left, right = np.array([31, 40]), np.array([45, 59])
     np.testing.assert_allclose(
         pair_scores(mixed, left, right),
-        view_pair_cosines(mixed, "artists", left, right),
+        view_pair_scores(mixed, "artists", left, right),
         atol=1e-6,
     )
 
@@ -49,7 +49,7 @@ def test_artists_only_pair_scores_their_artist_cosine(mixed) -> None:
 def test_views_one_side_lacks_do_not_count(mixed) -> None:
     # Member 0 has every view, member 31 only artists: only the artist view is compared.
     score = pair_scores(mixed, np.array([0]), np.array([31]))
-    artist = view_pair_cosines(mixed, "artists", np.array([0]), np.array([31]))
+    artist = view_pair_scores(mixed, "artists", np.array([0]), np.array([31]))
     np.testing.assert_allclose(score, artist, atol=1e-6)
 
 

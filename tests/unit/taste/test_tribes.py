@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
+from soundsync_cli.sandbox import GROUPS, SANDBOX_MEMBERS
 from soundsync_core.taste.engine import TasteSpace
 from soundsync_core.taste.profile import RankedArtist, TasteProfile
-from soundsync_core.taste.tribes import assign_to_tribe
+from soundsync_core.taste.tribes import assign_to_tribe, describe_tribes
 from tests.unit.taste.taste_synth import artist_id, community
 
 
@@ -75,3 +77,47 @@ def test_tiny_communities_form_one_tribe(n: int) -> None:
 def test_explicit_k_is_honoured(planted) -> None:
     space, _, _ = planted
     assert space.tribes(k=2).k == 2
+
+
+def test_tribes_with_the_same_taste_get_different_names() -> None:
+    # Members 0–39 and their exact copies 40–79 are two tribes with identical statistics.
+    profiles, _ = community(40, 1, seed=2, genres=True)
+    others, _ = community(40, 2, seed=3, genres=True)
+    copies = [dataclasses.replace(p, user_id=p.user_id + 1000) for p in profiles]
+    space = TasteSpace.fit([*profiles, *copies, *others[20:]])
+    labels = np.repeat([0, 1, 2], [40, 40, 20])
+    items = space.vectors.items
+    tribes = describe_tribes(labels, np.zeros((3, 2)), items["artists"], items["genres"], {})
+    names = [t.name for t in tribes]
+    assert tribes[0].top_artists == tribes[1].top_artists
+    assert len(set(names)) == 3
+
+
+def test_listed_genres_are_more_frequent_in_the_tribe_than_around_it() -> None:
+    profiles, _ = community(120, 2, seed=2, group_share=0.9, genres=True)
+    space = TasteSpace.fit(profiles)
+    result = space.tribes(k=6)
+    assert any(t.top_genres for t in result.tribes)
+    genres = space.vectors.items["genres"]
+    has = (genres.matrix.toarray() > 0)
+    for tribe in result.tribes:
+        inside = has[result.labels == tribe.id]
+        for genre in tribe.top_genres:
+            column = genres.column_of()[genre["id"]]
+            assert inside[:, column].mean() > has[:, column].mean()
+
+
+@pytest.mark.parametrize("with_bob", [False, True])
+def test_the_sandbox_jazz_and_metal_listeners_make_two_tribes(with_bob: bool) -> None:
+    members = list(SANDBOX_MEMBERS) + ([("bob", "jazz")] if with_bob else [])  # bob links in the tour
+    profiles = [
+        TasteProfile(i, tuple(RankedArtist(a.lower(), r, a, genres=(group,)) for r, a in
+                              enumerate(GROUPS[group][i % 6:] + GROUPS[group][: i % 6], 1)))
+        for i, (_, group) in enumerate(members)
+    ]
+    result = TasteSpace.fit(profiles).tribes()
+    assert result.k == 2
+    tribe_of = {group: {int(result.labels[i]) for i, (_, g) in enumerate(members) if g == group}
+                for group in GROUPS}
+    assert all(len(tribes) == 1 for tribes in tribe_of.values())
+    assert tribe_of["jazz"] != tribe_of["metal"]

@@ -1,8 +1,9 @@
-"""The taste vectors are exactly what they were before the columnar build (golden fingerprints).
+"""The taste vectors are exactly what the columnar build gives (golden fingerprints).
 
-The fingerprints below were recorded with the per-member, object-based build the engine used
-before :class:`ProfileTable` existed; every view's ids (in column order), weights, ranks, IDF and
-presence, and the audio view, must still come out the same (up to float rounding). The
+The fingerprints below were first recorded with the per-member, object-based build the engine
+used before :class:`ProfileTable` existed, and re-recorded once when the weighting changed by
+design (see ``GOLDEN``); every view's ids (in column order), weights, ranks, rarity and
+presence, and the audio view, must come out the same (up to float rounding). The
 communities mix synthetic members with the awkward inputs the old code handled member by member:
 tracks-only members (artists derived from tracks), unordered and gapped ranks, an artist listed
 twice with other genres, playcounts known for some items only, the per-view cap, duplicate tracks
@@ -68,7 +69,7 @@ def fingerprint(vectors: TasteVectors) -> dict[str, object]:
         out[f"{name} nnz"] = int(view.matrix.nnz)
         out[f"{name} matrix"] = _checksum(view.matrix)
         out[f"{name} ranks"] = _checksum(view.ranks)
-        out[f"{name} idf"] = float(view.idf.astype(float) @ (np.arange(len(view.idf)) % 89 + 1))
+        out[f"{name} rarity"] = float(view.rarity.astype(float) @ (np.arange(len(view.rarity)) % 89 + 1))
         out[f"{name} present"] = int(np.flatnonzero(view.present).sum())
     audio = vectors.audio
     grid = (np.arange(audio.vectors.size) % 83 + 1).reshape(audio.vectors.shape)
@@ -91,81 +92,77 @@ COMMUNITIES = {
     "edge cases": edge_profiles,
 }
 
-# Recorded with the object-based build (seed 3).
-GOLDEN: dict[str, dict[str, object]] = {
-    "edge cases": {
-        "artists ids": "e9e9e697850c",
-        "artists nnz": 9245,
-        "artists matrix": 58907.63621284347,
-        "artists ranks": 19721960.0,
-        "artists idf": 536554.2228269577,
-        "artists present": 28126,
-        "tracks ids": "0e41851836c0",
-        "tracks nnz": 6708,
-        "tracks matrix": 48885.3203519769,
-        "tracks ranks": 6426958.0,
-        "tracks idf": 991078.1835309267,
-        "tracks present": 24784,
-        "genres ids": "440f653b1483",
-        "genres nnz": 2218,
-        "genres matrix": 24979.18469882477,
-        "genres ranks": 2464859.0,
-        "genres idf": 1971.623479127884,
-        "genres present": 24891,
-        "audio vectors": -265.4742885967571,
-        "audio present": 12048,
-        "audio natural": 106790.40635019669,
-        "baselines": [0.294945478, 0.003610148],
-    },
-    "restricted app": {
-        "artists ids": "cb1a01024ad6",
-        "artists nnz": 10344,
-        "artists matrix": 75935.95057609677,
-        "artists ranks": 10332215.0,
-        "artists idf": 713234.5399247408,
-        "artists present": 44850,
-        "tracks ids": "363f0ea02040",
-        "tracks nnz": 8424,
-        "tracks matrix": 63399.89557666704,
-        "tracks ranks": 8113867.0,
-        "tracks idf": 1273140.5228414536,
-        "tracks present": 37910,
-        "genres ids": "e3b0c44298fc",
-        "genres nnz": 0,
-        "genres matrix": 0.0,
-        "genres ranks": 0.0,
-        "genres idf": 0.0,
-        "genres present": 0,
-        "audio vectors": 0.0,
-        "audio present": 0,
-        "audio natural": -752815.0,
-        "baselines": [0.0, 0.0],
-    },
-    "synthetic": {
-        "artists ids": "603efb4ec759",
-        "artists nnz": 11760,
-        "artists matrix": 75985.00505136978,
-        "artists ranks": 17020930.0,
-        "artists idf": 724619.5106551647,
-        "artists present": 44850,
-        "tracks ids": "0ebd1cdf8e3a",
-        "tracks nnz": 7838,
-        "tracks matrix": 57595.31542673521,
-        "tracks ranks": 7224097.0,
-        "tracks idf": 1177871.3993415833,
-        "tracks present": 37103,
-        "genres ids": "9792800f4589",
-        "genres nnz": 3353,
-        "genres matrix": 35463.67237196257,
-        "genres ranks": 3255813.0,
-        "genres idf": 849.8405841588974,
-        "genres present": 44850,
-        "audio vectors": 801.4117576681601,
-        "audio present": 17214,
-        "audio natural": 152669.01414762103,
-        "baselines": [0.267729074, -0.001359447],
-    },
-}
+# Recorded with the object-based build (seed 3). Re-recorded deliberately when the scoring became
+# the rarity-weighted inner product (issue #11): weights (plays ** 0.75 or rank weight, normalised
+# per member, × df ** -0.3, views on a common scale), the rarity column and the chance levels
+# changed; ids, ranks, nnz, presence and audio did not, except the edge cases' artists, whose
+# tracks-only members derive their artist order from the (new) track weights.
+GOLDEN: dict[str, dict[str, object]] = {   'edge cases': {   'artists ids': 'bd6ce4b49878',
+                      'artists nnz': 9245,
+                      'artists matrix': 58422.52999264328,
+                      'artists ranks': 19719696.0,
+                      'artists rarity': 80265.10499598086,
+                      'artists present': 28126,
+                      'tracks ids': '0e41851836c0',
+                      'tracks nnz': 6708,
+                      'tracks matrix': 49631.98564417474,
+                      'tracks ranks': 6426958.0,
+                      'tracks rarity': 170726.5276787579,
+                      'tracks present': 24784,
+                      'genres ids': '440f653b1483',
+                      'genres nnz': 2218,
+                      'genres matrix': 24709.304160957225,
+                      'genres ranks': 2464859.0,
+                      'genres rarity': 328.20981165766716,
+                      'genres present': 24891,
+                      'audio vectors': -265.4742885967571,
+                      'audio present': 12048,
+                      'audio natural': 106790.40635019669,
+                      'baselines': [0.287409902, 0.003610148]},
+    'restricted app': {   'artists ids': 'cb1a01024ad6',
+                          'artists nnz': 10344,
+                          'artists matrix': 72489.67807521299,
+                          'artists ranks': 10332215.0,
+                          'artists rarity': 104516.3687017411,
+                          'artists present': 44850,
+                          'tracks ids': '363f0ea02040',
+                          'tracks nnz': 8424,
+                          'tracks matrix': 61146.172786394134,
+                          'tracks ranks': 8113867.0,
+                          'tracks rarity': 210116.98166635633,
+                          'tracks present': 37910,
+                          'genres ids': 'e3b0c44298fc',
+                          'genres nnz': 0,
+                          'genres matrix': 0.0,
+                          'genres ranks': 0.0,
+                          'genres rarity': 0.0,
+                          'genres present': 0,
+                          'audio vectors': 0.0,
+                          'audio present': 0,
+                          'audio natural': -752815.0,
+                          'baselines': [0.0, 0.0]},
+    'synthetic': {   'artists ids': '603efb4ec759',
+                     'artists nnz': 11760,
+                     'artists matrix': 74971.2923907116,
+                     'artists ranks': 17020930.0,
+                     'artists rarity': 104466.66979265213,
+                     'artists present': 44850,
+                     'tracks ids': '0ebd1cdf8e3a',
+                     'tracks nnz': 7838,
+                     'tracks matrix': 58525.857379671186,
+                     'tracks ranks': 7224097.0,
+                     'tracks rarity': 195574.17933495343,
+                     'tracks present': 37103,
+                     'genres ids': '9792800f4589',
+                     'genres nnz': 3353,
+                     'genres matrix': 35513.55468681734,
+                     'genres ranks': 3255813.0,
+                     'genres rarity': 102.27369996905327,
+                     'genres present': 44850,
+                     'audio vectors': 801.4117576681601,
+                     'audio present': 17214,
+                     'audio natural': 152669.01414762103,
+                     'baselines': [0.2832008, -0.001359447]}}
 
 
 @pytest.mark.parametrize("name", sorted(COMMUNITIES))

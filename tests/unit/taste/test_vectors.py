@@ -51,7 +51,8 @@ def test_artists_only_profiles_build_rows_and_leave_other_views_absent() -> None
     views = build_item_views([member(1, ["a", "b"]), member(2, ["b", "c", "d"])])
     artists = views["artists"]
     assert artists.matrix.shape == (2, 4)
-    np.testing.assert_allclose(np.linalg.norm(artists.matrix.toarray(), axis=1), 1.0, rtol=1e-6)
+    # The view's common scale: the members' mean score with an identical twin is 1.
+    assert float((artists.matrix.toarray() ** 2).sum(axis=1).mean()) == pytest.approx(1.0, rel=1e-6)
     assert artists.present.all()
     assert not views["tracks"].present.any()
     assert not views["genres"].present.any()
@@ -150,18 +151,18 @@ def test_exact_weights_ranks_and_columns_of_a_small_population() -> None:
     ranks = artists.ranks.toarray()
     assert ranks[0].tolist() == [1, 2, 3, 0, 0, 0]
     assert ranks[1].tolist() == [0, 0, 0, 1, 2, 3]  # y (t1 + t2) before x (t1), then z
-    low = math.log1p(10) / math.log1p(100)
-    raw_first = np.array([1.0, low / math.log2(3), (1.0 + low) / 2 / 2])  # c: mean factor, rank 3
-    idf = np.log(3 / np.array([2, 2, 2])) + 1
-    expected = raw_first * idf / np.linalg.norm(raw_first * idf)
-    np.testing.assert_allclose(artists.matrix.toarray()[0, :3], expected, rtol=1e-6)
+    a, b = 100**0.75, 10**0.75  # counted members are weighted by plays ** 0.75
+    raw_first = np.array([a, b, (a + b) / 2])  # c has no count: the member's mean count weight
+    # Every artist has df = 1 (rarity 1) and both rows have self-score 1: the scale is 1.
+    want = raw_first / np.linalg.norm(raw_first)
+    np.testing.assert_allclose(artists.matrix.toarray()[0, :3], want, rtol=1e-6)
     derived = np.array([1.0 + 1 / math.log2(3), 1.0, 0.5])
     np.testing.assert_allclose(artists.matrix.toarray()[1, 3:], derived / np.linalg.norm(derived), rtol=1e-6)
     genres = views["genres"]
     assert genres.ids.tolist() == ["pop", "rock"]
     assert genres.ranks.toarray().tolist() == [[2, 2], [0, 0]]
     assert genres.present.tolist() == [True, False]  # derived artists carry no genres
-    pop, rock = low / math.log2(3) + (1.0 + low) / 2 / 2, low / math.log2(3)
+    pop, rock = b + (a + b) / 2, b
     want = np.array([pop, rock]) / math.hypot(pop, rock)
     np.testing.assert_allclose(genres.matrix.toarray()[0], want, rtol=1e-6)
     assert views["tracks"].ids.tolist() == ["t1", "t2", "t3"]
