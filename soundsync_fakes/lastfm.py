@@ -24,7 +24,7 @@ import hashlib
 import html
 import secrets
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -39,6 +39,7 @@ from soundsync_fakes.lastfm_state import (
     LastfmError,
     LastfmState,
 )
+from soundsync_fakes.server import FakeServer
 
 STATE: web.AppKey[LastfmState] = web.AppKey("lastfm_state", LastfmState)
 _SECRET_FIELDS = ("api_key", "api_sig", "sk", "token")
@@ -172,36 +173,17 @@ def build_app(state: LastfmState, log_path: str | Path | None = None) -> web.App
     return app
 
 
-class FakeLastfm:
+class FakeLastfm(FakeServer):
     """Runner and seeding API of the fake; ``async with FakeLastfm() as fake: ...``."""
 
     def __init__(self, *, log_path: str | Path | None = None) -> None:
+        super().__init__()
         self.state = LastfmState(api_key=secrets.token_hex(16), api_secret=secrets.token_hex(16))
         self._log_path = log_path
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on ``host:port`` (0 = any free port); returns the base URL."""
-        self._runner = web.AppRunner(build_app(self.state, self._log_path), access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        bound = self._runner.addresses[0]
-        self.url = f"http://{bound[0]}:{bound[1]}"
-        return self.url
-
-    async def stop(self) -> None:
-        """Stop serving (idempotent)."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+    def build_app(self) -> web.Application:
+        """This fake's application (see :class:`FakeServer` for serving it)."""
+        return build_app(self.state, self._log_path)
 
     @property
     def api_url(self) -> str:

@@ -19,11 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
 from soundsync_fakes.fakelog import FakeLog
+from soundsync_fakes.server import FakeServer
 
 RANGES = ("this_week", "this_month", "this_year", "week", "month", "quarter", "year",
           "half_yearly", "all_time")
@@ -201,36 +202,17 @@ def build_app(state: ListenBrainzState, log_path: str | Path | None = None) -> w
     return app
 
 
-class FakeListenBrainz:
+class FakeListenBrainz(FakeServer):
     """Runner and seeding API of the fake; ``async with FakeListenBrainz() as fake: ...``."""
 
     def __init__(self, *, log_path: str | Path | None = None) -> None:
+        super().__init__()
         self.state = ListenBrainzState()
         self._log_path = log_path
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on ``host:port`` (0 = any free port); returns the base URL."""
-        self._runner = web.AppRunner(build_app(self.state, self._log_path), access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        bound = self._runner.addresses[0]
-        self.url = f"http://{bound[0]}:{bound[1]}"
-        return self.url
-
-    async def stop(self) -> None:
-        """Stop serving (idempotent)."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+    def build_app(self) -> web.Application:
+        """This fake's application (see :class:`FakeServer` for serving it)."""
+        return build_app(self.state, self._log_path)
 
     @property
     def api_url(self) -> str:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from soundsync_fakes.fakelog import FakeLog
+from soundsync_fakes.server import FakeServer
 from soundsync_fakes.spotify_accounts import (
     STATE_KEY,
     authorize_decision,
@@ -71,7 +72,7 @@ def build_app(state: SpotifyState, log_path: str | Path | None = None) -> web.Ap
     return app
 
 
-class FakeSpotify:
+class FakeSpotify(FakeServer):
     """Runner and seeding API of the fake; ``async with FakeSpotify() as fake: ...``."""
 
     def __init__(
@@ -84,6 +85,7 @@ class FakeSpotify:
         log_path: str | Path | None = None,
         seed: int | None = None,
     ) -> None:
+        super().__init__()
         app = AppRegistration(
             client_id=client_id or secrets.token_hex(16),
             client_secret=client_secret or secrets.token_hex(16),
@@ -92,33 +94,12 @@ class FakeSpotify:
         self.catalog = Catalog(seed)
         self.state = SpotifyState(self.catalog, app, mode)
         self._log_path = log_path
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
     # --- lifecycle -----------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on ``host:port`` (0 = any free port); returns the base URL."""
-        self._runner = web.AppRunner(build_app(self.state, self._log_path), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound = self._runner.addresses[0]
-        self.url = f"http://{bound[0]}:{bound[1]}"
-        return self.url
-
-    async def stop(self) -> None:
-        """Stop serving (idempotent)."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+    def build_app(self) -> web.Application:
+        """This fake's application (see :class:`FakeServer` for serving it)."""
+        return build_app(self.state, self._log_path)
 
     # --- configuration -------------------------------------------------------------------
 
