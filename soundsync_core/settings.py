@@ -32,8 +32,10 @@ def _env_name(field: str) -> str:
 class Settings(BaseSettings):
     """Every knob of SoundSync. Environment variable = field name in upper case."""
 
+    # An empty value (``DISCORD_TOKEN=`` as copied from .env.example) means "not set".
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False,
+        env_ignore_empty=True,
     )
 
     # --- storage -------------------------------------------------------------------------
@@ -124,6 +126,12 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO", description="Logging level")
 
+    # --- tests ---------------------------------------------------------------------------
+    soundsync_fake_log: Path | None = Field(
+        None, description="The fake Discord/Spotify servers append every request and response "
+        "here as JSON lines (tests, sandbox)",
+    )
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -190,7 +198,10 @@ class Settings(BaseSettings):
     def require(self, *names: str) -> None:
         """Raise :class:`ConfigError` unless every named (secret) setting is present."""
         for name in names:
-            if getattr(self, name) in (None, ""):
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if value in (None, ""):
                 raise ConfigError(f"{_env_name(name)} is not set (required for this command)")
 
 

@@ -87,3 +87,36 @@ def test_shard_ids_come_from_the_environment_as_written(monkeypatch: pytest.Monk
     monkeypatch.setenv("SHARD_COUNT", "4")
     monkeypatch.setenv("SHARD_IDS", "2-3")
     assert load_settings(_env_file=None).shard_ids == (2, 3)
+
+
+def test_an_empty_value_in_env_file_is_not_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # .env.example copied to .env as the README says: every secret is present but empty.
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for name in ("DISCORD_TOKEN", "SPOTIFY_CLIENT_ID", "SOUNDSYNC_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert settings.discord_token is None
+    assert settings.spotify_client_id is None
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN is not set"):
+        settings.require("discord_token")
+
+
+def test_an_empty_environment_variable_is_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "")
+    monkeypatch.setenv("PORT", "")
+    settings = load_settings(_env_file=None)
+    assert settings.discord_token is None
+    assert settings.port == 8080
+
+
+def test_require_treats_an_empty_secret_as_missing() -> None:
+    settings = load_settings(_env_file=None, discord_token="")
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
+        settings.require("discord_token")
+
+
+def test_fake_log_path_is_a_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SOUNDSYNC_FAKE_LOG", str(tmp_path / "fakes.jsonl"))
+    assert load_settings(_env_file=None).soundsync_fake_log == tmp_path / "fakes.jsonl"
