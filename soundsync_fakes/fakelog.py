@@ -1,7 +1,9 @@
 """The fakes' request log (DESIGN §8): one JSON object per request/response pair.
 
-With ``SOUNDSYNC_FAKE_LOG=path`` set, every request a fake receives and the response it sends are
-appended to ``path`` as ``{"service", "method", "path", "status", "request", "response"}``.
+With ``SOUNDSYNC_FAKE_LOG=path`` set (read through the settings object), or a path given to a fake's
+constructor, every request a fake receives and the response it sends are appended to ``path`` as
+``{"service", "method", "path", "status", "request", "response"}``, so a whole test run can be
+audited against the official API specs.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+from soundsync_core.settings import load_settings
 
 _write_lock = threading.Lock()
 # What a handler parsed from the request (e.g. a multipart body's ``payload_json`` and file
@@ -35,12 +39,20 @@ def _decode(body: bytes, content_type: str) -> Any:
     return text
 
 
-class FakeLog:
-    """Appends request/response records to a JSONL file (no-op without a path)."""
+def configured_log_path() -> Path | None:
+    """``SOUNDSYNC_FAKE_LOG`` from the settings: where fakes built without a path log."""
+    return load_settings().soundsync_fake_log
 
-    def __init__(self, service: str, path: str | Path | None) -> None:
+
+class FakeLog:
+    """Appends request/response records to a JSONL file (no-op without a path).
+
+    ``path=None`` means the configured one (``SOUNDSYNC_FAKE_LOG``), if any.
+    """
+
+    def __init__(self, service: str, path: str | Path | None = None) -> None:
         self.service = service
-        self.path = Path(path) if path else None
+        self.path = Path(path) if path else configured_log_path()
 
     def record(self, request: web.BaseRequest, request_body: Any, response: web.StreamResponse) -> None:
         """Append one record; ``request_body`` is what the fake parsed from the request."""

@@ -1,0 +1,45 @@
+"""SOUNDSYNC_FAKE_LOG, read through the settings, makes every fake log without being told."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from soundsync_fakes.discord import FakeDiscord
+from soundsync_fakes.spotify import FakeSpotify
+
+KEYS = {"service", "method", "path", "status", "request", "response"}
+
+
+async def test_fakes_built_without_a_path_log_to_the_configured_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "fakes.jsonl"
+    monkeypatch.setenv("SOUNDSYNC_FAKE_LOG", str(log))
+    async with FakeDiscord() as discord_fake, FakeSpotify(seed=3) as spotify_fake:
+        headers = {"Authorization": f"Bot {discord_fake.bot_token}"}
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{discord_fake.api_url}/users/@me", headers=headers) as response:
+                assert response.status == 200
+            async with http.get(f"{spotify_fake.url}/v1/me") as response:
+                assert response.status == 401
+    entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert all(set(entry) == KEYS for entry in entries)
+    assert [(e["service"], e["method"], e["status"]) for e in entries] == [
+        ("discord", "GET", 200), ("spotify", "GET", 401),
+    ]
+    assert entries[0]["response"]["id"]
+
+
+async def test_an_explicit_path_wins_over_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOUNDSYNC_FAKE_LOG", str(tmp_path / "configured.jsonl"))
+    async with FakeSpotify(seed=3, log_path=tmp_path / "explicit.jsonl") as fake, \
+            aiohttp.ClientSession() as http, http.get(f"{fake.url}/v1/me") as response:
+        assert response.status == 401
+    assert not (tmp_path / "configured.jsonl").exists()
+    assert len((tmp_path / "explicit.jsonl").read_text(encoding="utf-8").splitlines()) == 1
