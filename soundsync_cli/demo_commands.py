@@ -41,7 +41,8 @@ DEMO_FOLDER = Path("soundsync-demo")
 def register(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser("demo", help="import, recluster and match a synthetic community")
     cmd.add_argument("--members", type=int, default=600, help="community size (default 600)")
-    cmd.add_argument("--seed", type=int, default=7)
+    cmd.add_argument("--seed", type=int, default=7,
+                     help="random seed of the synthetic community (default 7)")
     cmd.add_argument("--out", type=Path, default=DEMO_FOLDER,
                      help=f"folder for the two PNG charts (default ./{DEMO_FOLDER})")
     cmd.set_defaults(handler=run_demo)

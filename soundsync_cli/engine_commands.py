@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from soundsync_cli.args import add_database_option, positive
+from soundsync_cli.args import add_database_option, positive, snowflake
 from soundsync_cli.errors import CommandError, UsageError
 from soundsync_cli.progress import Progress
 from soundsync_cli.render import match_list_json, render_match_table, render_tribes
@@ -37,34 +37,39 @@ T = TypeVar("T")
 
 def register(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser(
-        "import-profiles", help="upsert member profiles from a JSONL file (DESIGN §9)"
+        "import-profiles", help="upsert member profiles from a JSONL file (docs/import-format.md)"
     )
     cmd.add_argument("file", help="JSONL file, one member per line ('-' = standard input)")
     cmd.set_defaults(handler=run_import)
 
     cmd = sub.add_parser("recluster", help="rebuild tribes and matches, then switch them live")
-    cmd.add_argument("--guild", type=int, help="only this guild's members")
+    cmd.add_argument("--guild", type=snowflake, metavar="GUILD_ID",
+                     help="only this guild's members (default: every guild and the global scope)")
     cmd.set_defaults(handler=run_recluster)
 
     cmd = sub.add_parser("matches", help="a member's matches from the live run")
-    cmd.add_argument("user_id", type=int)
+    cmd.add_argument("user_id", type=snowflake, help="the member's Discord user id")
     scope = cmd.add_mutually_exclusive_group(required=True)
-    scope.add_argument("--guild", type=int, help="matches among this guild's members")
+    scope.add_argument("--guild", type=snowflake, metavar="GUILD_ID",
+                       help="matches among this guild's members")
     scope.add_argument("--global", dest="global_scope", action="store_true",
                        help="matches among members whose visibility is 'global'")
-    cmd.add_argument("--limit", type=positive, default=10)
+    cmd.add_argument("--limit", type=positive, default=10, help="how many matches (default 10)")
     cmd.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     add_database_option(cmd)
     cmd.set_defaults(handler=run_matches)
 
     cmd = sub.add_parser("export-matches", help="one JSON line per member of a guild")
-    cmd.add_argument("--guild", type=int, required=True)
-    cmd.add_argument("--limit", type=positive, default=20)
+    cmd.add_argument("--guild", type=snowflake, required=True, metavar="GUILD_ID",
+                     help="the guild whose members' matches are exported")
+    cmd.add_argument("--limit", type=positive, default=20,
+                     help="matches per member (default 20)")
     add_database_option(cmd)
     cmd.set_defaults(handler=run_export)
 
     cmd = sub.add_parser("tribes", help="the taste tribes of a guild")
-    cmd.add_argument("--guild", type=int, required=True)
+    cmd.add_argument("--guild", type=snowflake, required=True, metavar="GUILD_ID",
+                     help="the guild whose tribes are shown")
     add_database_option(cmd)
     cmd.set_defaults(handler=run_tribes)
 

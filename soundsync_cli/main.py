@@ -6,6 +6,8 @@ import argparse
 import sys
 import warnings
 from collections.abc import Sequence
+from importlib.metadata import version
+from typing import NoReturn
 
 from soundsync_cli import (
     bench_commands,
@@ -23,11 +25,19 @@ from soundsync_core.settings import ConfigError, load_settings
 EXIT_CONFIG = 2
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments get one line (what is wrong, where to read more), not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="soundsync",
         description="SoundSync: music-taste matchmaking for Discord.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('soundsync')}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     db_commands.register(sub)
     engine_commands.register(sub)

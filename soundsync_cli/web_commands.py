@@ -12,6 +12,7 @@ import asyncpg
 
 from soundsync_bench.linking import format_markdown, run_link_bench
 from soundsync_bench.report import write_section
+from soundsync_cli.args import snowflake
 from soundsync_cli.bootstrap import (
     DEFAULT_HOST,
     check_port_free,
@@ -41,8 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd.add_argument("--host", default=DEFAULT_HOST, help=f"interface to bind ({DEFAULT_HOST})")
     cmd.set_defaults(handler=run_web)
     cmd = sub.add_parser("link-url", help="print a one-time Spotify link URL for a member")
-    cmd.add_argument("user_id", type=int, help="the member's Discord user id")
-    cmd.add_argument("--guild", type=int, default=None, help="the Discord server (guild) id")
+    cmd.add_argument("user_id", type=snowflake, help="the member's Discord user id")
+    cmd.add_argument("--guild", type=snowflake, default=None, metavar="GUILD_ID",
+                     help="the Discord server (guild) id")
     cmd.set_defaults(handler=run_link_url)
 
 
