@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
@@ -17,6 +18,7 @@ from soundsync_cli.errors import CommandError, UsageError
 from soundsync_cli.progress import Progress
 from soundsync_cli.render import match_list_json, render_match_table, render_tribes
 from soundsync_cli.runtime import configure_logging, database_url, open_pool
+from soundsync_core.profiles.jsonl import ProfileFormatError, read_lines
 from soundsync_core.services.community_views import (
     NoLiveRunError,
     export_guild_matches,
@@ -74,29 +76,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd.set_defaults(handler=run_tribes)
 
 
-def _lines(path: str) -> Iterator[str]:
-    if path == "-":
-        yield from sys.stdin
-        return
-    file = Path(path)
-    if not file.is_file():
-        raise UsageError(f"import-profiles: no such file: {path}")
-    with file.open(encoding="utf-8") as fh:
-        yield from fh
+@contextlib.contextmanager
+def _import_file(path: str) -> Iterator[Iterator[bytes]]:
+    """The file's lines; a file that cannot be read, or is no text at all, is one clear line."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stream = sys.stdin.buffer if path == "-" else stack.enter_context(open(path, "rb"))
+            lines = read_lines(stream)
+            first = next(lines, None)  # reads the head: a binary file is refused before any work
+        except FileNotFoundError:
+            raise UsageError(f"import-profiles: no such file: {path}") from None
+        except IsADirectoryError:
+            raise UsageError(f"import-profiles: {path} is a directory, not a JSONL file") from None
+        except OSError as exc:
+            raise UsageError(f"import-profiles: cannot read {path}: {exc.strerror}") from None
+        except ProfileFormatError as exc:
+            raise UsageError(f"import-profiles: {path} is {exc}") from None
+        yield itertools.chain(() if first is None else (first,), lines)
 
 
 def run_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when every line was imported, 1 (after the summary) when any line was refused."""
     configure_logging(settings)
-    lines = _lines(args.file)
-    with database_url(settings) as url:
+    with _import_file(args.file) as lines, database_url(settings) as url:
         report = asyncio.run(_import(settings, url, lines))
     print(report.summary())
-    return 0 if report.imported or not report.rejected else 1
+    return 1 if report.rejected else 0
 
 
-async def _import(settings: Settings, url: str, lines: Iterator[str]) -> ImportReport:
+async def _import(settings: Settings, url: str, lines: Iterator[bytes]) -> ImportReport:
     def rejected(number: int, reason: str) -> None:
-        print(f"line {number}: {reason} (skipped)", file=sys.stderr)
+        print(f"line {number}: {reason} (refused)", file=sys.stderr)
 
     total = 0
 

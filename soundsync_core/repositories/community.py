@@ -32,3 +32,12 @@ async def load_community(conn: asyncpg.Connection, guild_id: int | None) -> Comm
         "SELECT user_id, other_id FROM match_exclusions WHERE user_id = ANY($1::bigint[])", ids
     )}
     return Community(profiles, visibility, guilds, exclusions, guild_id)
+
+
+async def guild_has_profiles(conn: asyncpg.Connection, guild_id: int) -> bool:
+    """Whether any member of the guild has a profile (a recluster covers only such guilds)."""
+    return await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM guild_members g JOIN profiles p USING (user_id)
+                          WHERE g.guild_id = $1)""",
+        guild_id,
+    )

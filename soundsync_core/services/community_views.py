@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from soundsync_core.errors import MemberFacingError
-from soundsync_core.repositories import match_store, runs, tribes
+from soundsync_core.repositories import community, match_store, runs, tribes
 
 
 class NoLiveRunError(MemberFacingError):
@@ -19,6 +19,24 @@ class NoLiveRunError(MemberFacingError):
             "This server has had no recluster yet — an admin can start one with /recluster.",
             detail=f"guild {guild_id} has no recluster yet — run `soundsync recluster`",
         )
+
+
+class NoGuildMembersError(MemberFacingError):
+    """The guild has no member with a profile, so no recluster covers it, whether or not one ran."""
+
+    def __init__(self, guild_id: int) -> None:
+        super().__init__(
+            "Nobody in this server has linked a listening source yet, so there are no tribes or "
+            "matches here.",
+            detail=f"guild {guild_id} has no linked members yet, so it has no tribes or matches",
+        )
+
+
+async def _missing_run(conn: asyncpg.Connection, guild_id: int) -> MemberFacingError:
+    """Why the guild has no live run: no members to cluster, or no recluster since they came."""
+    if await community.guild_has_profiles(conn, guild_id):
+        return NoLiveRunError(guild_id)
+    return NoGuildMembersError(guild_id)
 
 
 @dataclass(frozen=True)
@@ -36,7 +54,7 @@ async def guild_tribes(pool: asyncpg.Pool, guild_id: int) -> list[TribeView]:
     async with pool.acquire() as conn:
         run_id = await runs.live_run_id(conn, guild_id)
         if run_id is None:
-            raise NoLiveRunError(guild_id)
+            raise await _missing_run(conn, guild_id)
         rows = await tribes.guild_tribe_sizes(conn, run_id, guild_id)
     return [
         TribeView(r["cluster"], r["name"], r["in_guild"], r["size"], list(r["top_artists"]),
@@ -52,7 +70,7 @@ async def export_guild_matches(
     async with pool.acquire() as conn:
         run_id = await runs.live_run_id(conn, guild_id)
         if run_id is None:
-            raise NoLiveRunError(guild_id)
+            raise await _missing_run(conn, guild_id)
         for member in await tribes.guild_members_in_run(conn, run_id, guild_id):
             rows = await match_store.live_matches(conn, guild_id, member, limit)
             yield {

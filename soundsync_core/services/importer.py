@@ -1,7 +1,8 @@
-"""``import-profiles``: load a DESIGN §9 JSONL file into the database."""
+"""``import-profiles``: load a profile JSONL file (docs/import-format.md) into the database."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -15,6 +16,17 @@ from soundsync_core.taste.profile import TasteProfile
 BATCH_SIZE = 2000
 # Profiles an operator imports from a file (the CLI): a source like any other, never fetched.
 PROFILE_IMPORT = FileSource("import", "Profile import")
+# What the database (or asyncpg encoding a value for it) raises for a row it will not store:
+# data exceptions (class 22: out of range, bad text …), integrity violations (23), values too
+# big for an index (54). Anything else (lost connection, missing table) is no fault of a line.
+DATABASE_REFUSALS = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
+    OverflowError,
+    ValueError,
+)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -36,18 +48,21 @@ class ImportReport:
 
 async def import_profiles(
     pool: asyncpg.Pool,
-    lines: Iterable[str],
+    lines: Iterable[str | bytes],
     *,
     on_rejected: Callable[[int, str], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Upsert every valid line; report bad lines (1-based number, reason) and keep going.
 
-    Good lines are written in batches, each in its own transaction, so a crash loses at most the
-    batch in flight and a re-run (upsert) completes the job.
+    Every line is judged on its own: it is fully checked before its batch is written, and
+    should the database still refuse a batch, its lines are written one at a time so only the
+    line at fault is lost (and reported). Good lines are written in batches, each in its own
+    transaction, so a crash loses at most the batch in flight and a re-run (upsert) completes
+    the job. ``report.rejected`` is in line order.
     """
     report = ImportReport()
-    batch: dict[int, TasteProfile] = {}
+    batch = _Batch(pool, report, on_rejected, on_progress)
     for number, line in enumerate(lines, 1):
         if not line.strip():
             report.blank += 1
@@ -55,30 +70,71 @@ async def import_profiles(
         try:
             profile = parse_profile_line(line)
         except ProfileFormatError as exc:
-            report.rejected.append((number, str(exc)))
-            if on_rejected is not None:
-                on_rejected(number, str(exc))
+            batch.reject(number, str(exc))
             continue
-        if profile.user_id in batch:
+        if profile.user_id in batch.lines:
             report.superseded += 1
-        batch[profile.user_id] = profile
-        if len(batch) >= BATCH_SIZE:
-            await _flush(pool, batch, report, on_progress)
-    await _flush(pool, batch, report, on_progress)
+        batch.lines[profile.user_id] = (number, profile)
+        if len(batch.lines) >= BATCH_SIZE:
+            await batch.flush()
+    await batch.flush()
+    report.rejected.sort()
     return report
 
 
-async def _flush(
-    pool: asyncpg.Pool,
-    batch: dict[int, TasteProfile],
-    report: ImportReport,
-    on_progress: Callable[[int], None] | None,
-) -> None:
-    if not batch:
-        return
-    async with pool.acquire() as conn:
-        await save_profiles(conn, list(batch.values()), source="import")
-    report.imported += len(batch)
-    if on_progress is not None:
-        on_progress(len(batch))
-    batch.clear()
+class _Batch:
+    """Lines waiting to be written, by member (a later line for a member replaces an earlier)."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        report: ImportReport,
+        on_rejected: Callable[[int, str], None] | None,
+        on_progress: Callable[[int], None] | None,
+    ) -> None:
+        self.pool = pool
+        self.report = report
+        self.on_rejected = on_rejected
+        self.on_progress = on_progress
+        self.lines: dict[int, tuple[int, TasteProfile]] = {}
+
+    def reject(self, number: int, reason: str) -> None:
+        self.report.rejected.append((number, reason))
+        if self.on_rejected is not None:
+            self.on_rejected(number, reason)
+
+    async def flush(self) -> None:
+        if not self.lines:
+            return
+        entries = list(self.lines.values())
+        self.lines.clear()
+        try:
+            await self._save([profile for _, profile in entries])
+            stored = len(entries)
+        except DATABASE_REFUSALS as exc:
+            log.warning("the database refused a batch of %d profiles (%s); writing them one by one",
+                        len(entries), _reason(exc))
+            stored = await self._save_one_by_one(entries)
+        self.report.imported += stored
+        if self.on_progress is not None:
+            self.on_progress(stored)
+
+    async def _save_one_by_one(self, entries: list[tuple[int, TasteProfile]]) -> int:
+        stored = 0
+        for number, profile in entries:
+            try:
+                await self._save([profile])
+            except DATABASE_REFUSALS as exc:
+                self.reject(number, f"the database refused it: {_reason(exc)}")
+            else:
+                stored += 1
+        return stored
+
+    async def _save(self, profiles: list[TasteProfile]) -> None:
+        async with self.pool.acquire() as conn:
+            await save_profiles(conn, profiles, source="import")
+
+
+def _reason(exc: BaseException) -> str:
+    first_line = str(exc).strip().split("\n")[0]
+    return (first_line or type(exc).__name__)[:200]
