@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from soundsync_core.db.text import storable
 from soundsync_core.snowflakes import InvalidSnowflakeError, parse_snowflake, shown
 from soundsync_core.taste.profile import AUDIO_FEATURES, RankedArtist, RankedTrack, TasteProfile
 
@@ -89,7 +90,7 @@ def parse_profile_line(line: str | bytes) -> TasteProfile:
         raise ProfileFormatError("a line must be a JSON object")
     # A decoded string can only hold a NUL or a lone surrogate (text PostgreSQL refuses) when
     # the line has a \u escape or such a character itself: most lines skip the scan.
-    return _Parser(scan_text="\\u" in line or not _storable(line)).profile(record)
+    return _Parser(scan_text="\\u" in line or not storable(line)).profile(record)
 
 
 def parse_profile(record: Mapping[str, Any]) -> TasteProfile:
@@ -104,19 +105,6 @@ def _decode(raw: bytes) -> str:
         raise ProfileFormatError(
             f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
         ) from None
-
-
-def _storable(text: str) -> bool:
-    """No NUL and valid UTF-8 (no lone surrogates): text PostgreSQL stores."""
-    if "\x00" in text:
-        return False
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class _Parser:
@@ -159,7 +147,7 @@ class _Parser:
             raise ProfileFormatError(f"{field} must be a string, got {shown(value)}")
         if len(value) > limit:
             raise ProfileFormatError(f"{field} has {len(value)} characters; at most {limit}")
-        if self.scan_text and not _storable(value):
+        if self.scan_text and not storable(value):
             raise ProfileFormatError(
                 f"{field} contains a NUL character or invalid Unicode: {shown(value)}"
             )

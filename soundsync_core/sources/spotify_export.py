@@ -19,10 +19,12 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from soundsync_core.db.text import storable
 from soundsync_core.errors import MemberFacingError
 
 # Discord lets bots receive attachments of 25 MB or more depending on the server's boost level;
@@ -36,6 +38,7 @@ WINDOW_MONTHS = 12
 TOP_ARTISTS = 150
 TOP_TRACKS = 150
 MAX_NAME_CHARS = 300  # longer "names" are junk, not music metadata
+MAX_PLAY_MS = 24 * 3600 * 1000  # a longer "play" is junk (and would outweigh everything else)
 
 EXTENDED = "extended"
 ACCOUNT = "account"
@@ -216,7 +219,10 @@ def _unpack(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: list[int]
                         f"{name} unpacks to more than {MAX_FILE_BYTES // _MB} MB; no Spotify "
                         "history file is that large. Upload the ZIP exactly as Spotify sent it."
                     )
-    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
+    except ExportFormatError:
+        raise  # a ValueError too, but already the right answer
+    # A damaged archive fails in zipfile's own ways: bad offsets (ValueError), bad deflate data.
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError, zlib.error) as exc:
         raise ExportFormatError(
             f"{name} in this ZIP is damaged; download the export again."
         ) from exc
@@ -276,17 +282,19 @@ def _play(when: Any, ms: Any, artist: Any, track: Any, track_id: str | None) -> 
     """A music play, or None for podcasts (no track/artist), bad values and junk names."""
     if not (isinstance(artist, str) and isinstance(track, str) and isinstance(when, str)):
         return None
-    if type(ms) is not int or ms < 0:
+    if type(ms) is not int or not 0 <= ms <= MAX_PLAY_MS:
         return None
     artist, track = " ".join(artist.split()), " ".join(track.split())
     if not artist or not track or max(len(artist), len(track)) > MAX_NAME_CHARS:
         return None
+    if not (storable(artist) and storable(track)):
+        return None  # a NUL or a lone surrogate: no real name has one, and PostgreSQL refuses it
     try:
         at = datetime.fromisoformat(when)
-    except ValueError:
+        # Account-data times carry no zone; Spotify documents them as UTC.
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a time, or one beyond year 1…9999 once in UTC
         return None
-    # Account-data times carry no zone; Spotify documents them as UTC.
-    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
     return _Play(at, ms, artist, track, track_id)
 
 
