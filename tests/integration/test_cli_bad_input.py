@@ -1,0 +1,120 @@
+"""Bad input to the ``soundsync`` command as a user meets it: one clear line, the right exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+from cryptography.fernet import Fernet
+
+from soundsync_core.services.importer import import_profiles
+from soundsync_core.services.recluster import recluster
+from tests.integration.community_data import community_lines
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "TMPDIR"}}
+    return subprocess.run(
+        [sys.executable, "-m", "soundsync_cli", *args], env={**base, **env}, cwd=cwd,
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def _one_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_refused_lines_are_reported_then_the_summary_and_exit_1(db_url: str, tmp_path: Path) -> None:
+    good = {"user_id": "1", "top_artists": [{"id": "a", "rank": 1}]}
+    bad = {"user_id": "2", "top_artists": [{"id": "a", "rank": 1, "playcount": 10**30}]}
+    (tmp_path / "members.jsonl").write_text(
+        "\n".join(json.dumps(r) for r in (good, bad, {**good, "user_id": "3"})) + "\n", encoding="utf-8"
+    )
+    result = _run(["import-profiles", "members.jsonl"], tmp_path, DATABASE_URL=db_url)
+    assert result.returncode == 1
+    assert _one_line(result).startswith("line 2: top_artists: 'a' playcount must be a whole number")
+    assert result.stdout.strip() == "imported 2 profile(s), rejected 1 line(s)"
+
+
+def test_a_file_of_good_lines_exits_0(db_url: str, tmp_path: Path) -> None:
+    result = _run(["import-profiles", str(ROOT / "docs" / "sample-profiles.jsonl")], tmp_path,
+                  DATABASE_URL=db_url)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.strip() == "imported 3 profile(s), rejected 0 line(s)"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("picture.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "is not UTF-8 text (binary data"),
+        ("utf16.jsonl", '{"user_id": "1"}\n'.encode("utf-16"), "is not UTF-8 text (it is UTF-16)"),
+        ("folder", None, "is a directory"),
+        ("missing.jsonl", ..., "no such file"),
+    ],
+)
+def test_a_file_that_is_not_jsonl_text_is_one_line_and_exit_2(
+    tmp_path: Path, name: str, content: bytes | None, expected: str
+) -> None:
+    if content is None:
+        (tmp_path / name).mkdir()
+    elif content is not ...:
+        (tmp_path / name).write_bytes(content)
+    # No database is needed to refuse the file: it is judged before one is opened.
+    result = _run(["import-profiles", name], tmp_path, DATABASE_URL="postgresql://127.0.0.1:9/none")
+    assert result.returncode == 2
+    assert expected in _one_line(result)
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("argv", [["0"], ["--", "-5"], [str(2**63)], ["1", "--guild", str(2**64)]])
+def test_link_url_refuses_an_id_no_discord_user_can_have(
+    db_url: str, tmp_path: Path, argv: list[str]
+) -> None:
+    result = _run(["link-url", *argv], tmp_path, DATABASE_URL=db_url,
+                  SOUNDSYNC_SECRET_KEY=Fernet.generate_key().decode())
+    assert result.returncode == 2
+    assert "must be a Discord id" in _one_line(result)
+
+
+async def test_link_url_stores_no_state_for_a_refused_id(db_url: str, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": db_url, "SOUNDSYNC_SECRET_KEY": Fernet.generate_key().decode()}
+    assert _run(["link-url", "0"], tmp_path, **env).returncode == 2
+    assert _run(["link-url", "7"], tmp_path, **env).returncode == 0
+    conn = await asyncpg.connect(db_url)
+    try:
+        assert [r["user_id"] for r in await conn.fetch("SELECT user_id FROM oauth_states")] == [7]
+    finally:
+        await conn.close()
+
+
+async def test_tribes_of_a_guild_without_members_after_a_recluster(
+    pool: asyncpg.Pool, db_url: str, tmp_path: Path
+) -> None:
+    await import_profiles(pool, community_lines(per_group=4, guild=1))
+    await recluster(pool)
+    result = _run(["tribes", "--guild", "5"], tmp_path, DATABASE_URL=db_url)
+    assert result.returncode == 1
+    assert _one_line(result) == (
+        "soundsync: guild 5 has no linked members yet, so it has no tribes or matches"
+    )
+    assert _run(["tribes", "--guild", "1"], tmp_path, DATABASE_URL=db_url).returncode == 0
+
+
+def test_bot_with_env_example_copied_says_the_token_is_not_set(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text((ROOT / ".env.example").read_text(encoding="utf-8"),
+                                   encoding="utf-8")
+    result = _run(["bot"], tmp_path)
+    assert result.returncode == 2
+    assert _one_line(result) == (
+        "soundsync: configuration error: DISCORD_TOKEN is not set (required for this command)"
+    )
