@@ -20,6 +20,7 @@ from soundsync_cli.render import match_list_json, render_match_table, render_tri
 from soundsync_cli.runtime import configure_logging, database_url, open_pool
 from soundsync_core.profiles.jsonl import ProfileFormatError, read_lines
 from soundsync_core.services.community_views import (
+    NoGuildMembersError,
     NoLiveRunError,
     export_guild_matches,
     guild_tribes,
@@ -179,5 +180,5 @@ async def _with_pool(
     async with open_pool(settings, url) as pool:
         try:
             return await use(pool)
-        except (MatchLookupError, NoLiveRunError) as exc:
+        except (MatchLookupError, NoLiveRunError, NoGuildMembersError) as exc:
             raise CommandError(str(exc)) from None
