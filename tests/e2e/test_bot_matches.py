@@ -176,8 +176,16 @@ async def test_tribes_lists_the_tribes_with_a_taste_map_png(sync: Running) -> No
 
 
 async def test_tribes_before_any_recluster_says_so(sync: Running) -> None:
+    await sync.seed(with_extras=False, clustered=False)
     answer = await sync.answer(await sync.command(sync.world.member, "tribes"))
     assert "no recluster yet" in answer.content
     assert str(sync.guild_id) not in answer.content
     assert "soundsync " not in answer.content
+    assert (await sync.next_failure()).expected
+
+
+async def test_tribes_of_a_server_nobody_linked_says_so(sync: Running) -> None:
+    answer = await sync.answer(await sync.command(sync.world.member, "tribes"))
+    assert "Nobody in this server has linked a listening source yet" in answer.content
+    assert str(sync.guild_id) not in answer.content
     assert (await sync.next_failure()).expected
