@@ -14,6 +14,7 @@ from bot import render
 from bot.errors import BotRefusal, handle_error, tell
 from soundsync_core.services import connections
 from soundsync_core.services.matches import Match
+from soundsync_core.snowflakes import parse_snowflake
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +186,8 @@ class HiAnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=HI
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str]
     ) -> HiAnswerButton:
-        return cls(match["answer"], int(match["from_user"]))
+        # The custom id comes back from Discord as text: the one snowflake check, not int().
+        return cls(match["answer"], parse_snowflake(match["from_user"]))
 
     @classmethod
     async def send_request(
