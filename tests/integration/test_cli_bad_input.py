@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 
 from soundsync_core.services.importer import import_profiles
 from soundsync_core.services.recluster import recluster
+from tests.integration.bad_import_lines import BAD_LINES
 from tests.integration.community_data import community_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,15 +36,25 @@ def _one_line(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_refused_lines_are_reported_then_the_summary_and_exit_1(db_url: str, tmp_path: Path) -> None:
-    good = {"user_id": "1", "top_artists": [{"id": "a", "rank": 1}]}
-    bad = {"user_id": "2", "top_artists": [{"id": "a", "rank": 1, "playcount": 10**30}]}
-    (tmp_path / "members.jsonl").write_text(
-        "\n".join(json.dumps(r) for r in (good, bad, {**good, "user_id": "3"})) + "\n", encoding="utf-8"
-    )
+    # Every line that was a traceback (issue #13), each between two good lines.
+    cases = sorted(BAD_LINES.items())
+    lines: list[bytes] = []
+    for user_id, (_, (bad, _)) in enumerate(cases):
+        good = json.dumps({"user_id": str(1000 + user_id), "top_artists": [{"id": "a", "rank": 1}]})
+        lines += [good.encode(), bad if isinstance(bad, bytes) else bad.encode("utf-8", "surrogatepass")]
+    lines.append(json.dumps({"user_id": "999", "top_artists": [{"id": "a", "rank": 1}]}).encode())
+    (tmp_path / "members.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     result = _run(["import-profiles", "members.jsonl"], tmp_path, DATABASE_URL=db_url)
     assert result.returncode == 1
-    assert _one_line(result).startswith("line 2: top_artists: 'a' playcount must be a whole number")
-    assert result.stdout.strip() == "imported 2 profile(s), rejected 1 line(s)"
+    assert "Traceback" not in result.stderr
+    refused = result.stderr.strip().splitlines()
+    assert len(refused) == len(cases)
+    for line_number, (text, (_, (_, reason))) in enumerate(zip(refused, cases, strict=True)):
+        assert text.startswith(f"line {2 * line_number + 2}: ")
+        assert reason in text
+        assert text.endswith("(refused)")
+        assert len(text) < 300
+    assert result.stdout.strip() == f"imported {len(cases) + 1} profile(s), rejected {len(cases)} line(s)"
 
 
 def test_a_file_of_good_lines_exits_0(db_url: str, tmp_path: Path) -> None:

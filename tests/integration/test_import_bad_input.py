@@ -14,35 +14,9 @@ from soundsync_core.profiles.jsonl import ProfileFormatError, parse_profile_line
 from soundsync_core.repositories.profiles import load_profiles
 from soundsync_core.services.importer import import_profiles
 from tests.import_strategies import json_values, records
+from tests.integration.bad_import_lines import BAD_LINES, member_line
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "sample-profiles.jsonl"
-
-
-def _line(user_id: int, **artist: object) -> str:
-    return json.dumps({"user_id": str(user_id), "display_name": f"m{user_id}", "guild_ids": ["1"],
-                       "top_artists": [{"id": f"a{user_id}", "rank": 1, **artist}]})
-
-
-def _track_line(user_id: int, **features: object) -> str:
-    return json.dumps({"user_id": str(user_id), "top_artists": [{"id": "a", "rank": 1}],
-                       "top_tracks": [{"id": f"t{user_id}", "rank": 1, "audio_features": features}]})
-
-
-# Each of these was a traceback that rolled back its whole batch (issue #13).
-BAD_LINES = {
-    "rank beyond int32": (_line(2, rank=10**30), "rank"),
-    "playcount beyond int32": (_line(2, playcount=10**30), "playcount"),
-    "audio feature beyond float32": (_track_line(2, energy=1e308), "energy"),
-    "NUL in an artist name": (_line(2, name="Sig\u0000ur Rós"), "NUL"),
-    "NUL in the display name": (json.dumps({"user_id": "2", "display_name": "a\u0000",
-                                            "top_artists": [{"id": "a", "rank": 1}]}), "NUL"),
-    "lone surrogate in a name": (_line(2, name="\ud800"), "invalid Unicode"),
-    "100,000-character artist id": (
-        json.dumps({"user_id": "2", "top_artists": [{"id": "x" * 100_000, "rank": 1}]}), "at most 200"),
-    "user id beyond int64": (json.dumps({"user_id": str(2**63), "top_artists": [{"id": "a", "rank": 1}]}),
-                             "Discord id"),
-    "not UTF-8": (b'{"user_id": "2", "top_artists": [{"id": "\xe9", "rank": 1}]}', "not UTF-8"),
-}
 
 
 @pytest.mark.parametrize("case", sorted(BAD_LINES))
@@ -50,7 +24,7 @@ async def test_a_bad_line_is_refused_with_its_number_and_its_neighbours_are_kept
     pool: asyncpg.Pool, case: str
 ) -> None:
     bad, reason = BAD_LINES[case]
-    report = await import_profiles(pool, [_line(1), bad, _line(3)])
+    report = await import_profiles(pool, [member_line(1), bad, member_line(3)])
     assert report.imported == 2
     assert len(report.rejected) == 1
     number, message = report.rejected[0]
@@ -61,13 +35,13 @@ async def test_a_bad_line_is_refused_with_its_number_and_its_neighbours_are_kept
         assert await conn.fetchval("SELECT count(*) FROM members WHERE user_id = 2") == 0
 
 
-async def test_a_batch_the_database_refuses_is_written_line_by_line(pool: asyncpg.Pool) -> None:
+async def test_a_batch_the_database_refuses_is_written_line_byline(pool: asyncpg.Pool) -> None:
     # A rule only the database knows: the line passes every check in Python, then fails there.
     async with pool.acquire() as conn:
         await conn.execute("ALTER TABLE artists ADD CONSTRAINT test_refused "
                            "CHECK (artist_id <> 'refused-by-the-database')")
-    lines = [_line(1), json.dumps({"user_id": "2", "top_artists": [
-        {"id": "refused-by-the-database", "rank": 1}]}), _line(3), "{broken", _line(5)]
+    lines = [member_line(1), json.dumps({"user_id": "2", "top_artists": [
+        {"id": "refused-by-the-database", "rank": 1}]}), member_line(3), "{broken", member_line(5)]
     rejected: list[tuple[int, str]] = []
     report = await import_profiles(pool, lines, on_rejected=lambda n, r: rejected.append((n, r)))
     assert report.imported == 3
