@@ -9,6 +9,8 @@ import aiohttp
 import pytest
 
 from soundsync_fakes.discord import FakeDiscord
+from soundsync_fakes.lastfm import FakeLastfm
+from soundsync_fakes.listenbrainz import FakeListenBrainz
 from soundsync_fakes.spotify import FakeSpotify
 
 KEYS = {"service", "method", "path", "status", "request", "response"}
@@ -19,18 +21,20 @@ async def test_fakes_built_without_a_path_log_to_the_configured_file(
 ) -> None:
     log = tmp_path / "fakes.jsonl"
     monkeypatch.setenv("SOUNDSYNC_FAKE_LOG", str(log))
-    async with FakeDiscord() as discord_fake, FakeSpotify(seed=3) as spotify_fake:
+    async with FakeDiscord() as discord_fake, FakeSpotify(seed=3) as spotify_fake, \
+            FakeLastfm() as lastfm_fake, FakeListenBrainz() as listenbrainz_fake, \
+            aiohttp.ClientSession() as http:
         headers = {"Authorization": f"Bot {discord_fake.bot_token}"}
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"{discord_fake.api_url}/users/@me", headers=headers) as response:
-                assert response.status == 200
-            async with http.get(f"{spotify_fake.url}/v1/me") as response:
-                assert response.status == 401
+        async with http.get(f"{discord_fake.api_url}/users/@me", headers=headers) as response:
+            assert response.status == 200
+        for url in (f"{spotify_fake.url}/v1/me",
+                    f"{lastfm_fake.url}/2.0/?method=user.getTopArtists&user=x&format=json",
+                    f"{listenbrainz_fake.url}/1/validate-token"):
+            async with http.get(url) as response:
+                assert response.status >= 400  # no credentials: each fake's own refusal
     entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     assert all(set(entry) == KEYS for entry in entries)
-    assert [(e["service"], e["method"], e["status"]) for e in entries] == [
-        ("discord", "GET", 200), ("spotify", "GET", 401),
-    ]
+    assert [e["service"] for e in entries] == ["discord", "spotify", "lastfm", "listenbrainz"]
     assert entries[0]["response"]["id"]
 
 
