@@ -20,10 +20,12 @@ from tests.integration.community_data import community_lines
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    args: list[str], cwd: Path, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "TMPDIR"}}
     return subprocess.run(
-        [sys.executable, "-m", "soundsync_cli", *args], env={**base, **env}, cwd=cwd,
+        [sys.executable, "-m", "soundsync_cli", *args], env={**base, **env}, cwd=cwd, input=stdin,
         capture_output=True, text=True, timeout=120, check=False,
     )
 
@@ -58,10 +60,13 @@ def test_refused_lines_are_reported_then_the_summary_and_exit_1(db_url: str, tmp
 
 
 def test_a_file_of_good_lines_exits_0(db_url: str, tmp_path: Path) -> None:
-    result = _run(["import-profiles", str(ROOT / "docs" / "sample-profiles.jsonl")], tmp_path,
-                  DATABASE_URL=db_url)
-    assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout.strip() == "imported 3 profile(s), rejected 0 line(s)"
+    sample = ROOT / "docs" / "sample-profiles.jsonl"
+    from_file = _run(["import-profiles", str(sample)], tmp_path, DATABASE_URL=db_url)
+    from_stdin = _run(["import-profiles", "-"], tmp_path, stdin=sample.read_text(encoding="utf-8"),
+                      DATABASE_URL=db_url)
+    for result in (from_file, from_stdin):
+        assert (result.returncode, result.stderr) == (0, "")
+        assert result.stdout.strip() == "imported 3 profile(s), rejected 0 line(s)"
 
 
 @pytest.mark.parametrize(
