@@ -47,6 +47,9 @@ _EXTENDED_FILE = re.compile(r"(Streaming_History_Audio_.*|endsong_\d+)\.json", r
 _ACCOUNT_FILE = re.compile(r"StreamingHistory(_music_)?\d+\.json", re.IGNORECASE)
 _TRACK_URI = re.compile(r"spotify:track:([0-9A-Za-z]{22})")
 _CHUNK = 1024 * 1024
+# A damaged archive fails in zipfile's own ways, not only BadZipFile: bad offsets (ValueError),
+# a made-up format version (NotImplementedError), bad deflate data (zlib.error).
+_DAMAGED_ZIP = (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError, zlib.error)
 _MB = 1024 * 1024
 _FILES_WANTED = (
     "the ZIP Spotify emailed you (my_spotify_data.zip) or one of its "
@@ -142,7 +145,7 @@ def parse_export(data: bytes, filename: str = "") -> ExportHistory:
 def _read_zip(data: bytes, tally: _Tally) -> str:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError) as exc:
+    except _DAMAGED_ZIP as exc:
         raise ExportFormatError("This ZIP file is damaged; download it from Spotify again.") from exc
     with archive:
         members = _history_members(archive)
@@ -221,8 +224,7 @@ def _unpack(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: list[int]
                     )
     except ExportFormatError:
         raise  # a ValueError too, but already the right answer
-    # A damaged archive fails in zipfile's own ways: bad offsets (ValueError), bad deflate data.
-    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError, zlib.error) as exc:
+    except _DAMAGED_ZIP as exc:
         raise ExportFormatError(
             f"{name} in this ZIP is damaged; download the export again."
         ) from exc
