@@ -128,8 +128,8 @@ class Settings(BaseSettings):
 
     # --- tests ---------------------------------------------------------------------------
     soundsync_fake_log: Path | None = Field(
-        None, description="The fake Discord/Spotify servers append every request and response "
-        "here as JSON lines (tests, sandbox)",
+        None, description="Every fake server (Discord, Spotify, Last.fm, ListenBrainz) appends each "
+        "request and response here as a JSON line (tests, sandbox)",
     )
 
     @field_validator("log_level")
