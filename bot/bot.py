@@ -24,6 +24,7 @@ from soundsync_core.repositories import app_state
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services import members
 from soundsync_core.settings import Settings
+from soundsync_core.sources.base import SourceRegistry
 
 log = logging.getLogger(__name__)
 # Remembered (guild, member) pairs per process; cleared when full (a re-check is all it costs).
@@ -115,6 +116,7 @@ class SoundSyncBot(commands.AutoShardedBot):
         pool: asyncpg.Pool,
         settings: Settings,
         vault: TokenVault | None,
+        sources: SourceRegistry | None = None,
         intents: discord.Intents | None = None,
         force_command_sync: bool = False,
         **options: Any,
@@ -129,6 +131,8 @@ class SoundSyncBot(commands.AutoShardedBot):
         self.settings = settings
         # None when SOUNDSYNC_SECRET_KEY is unset: /link then says linking is not configured.
         self.vault = vault
+        # The listening sources /link offers and /profile, /unlink name (the composition root's).
+        self.sources = sources if sources is not None else SourceRegistry()
         # The say-hi Accept/Decline buttons this bot registers and sends, answering with its pool.
         self.hi_answers: type[HiAnswerButton] = pooled_hi_answer_button(pool)
         self.force_command_sync = force_command_sync

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import discord
 
+from soundsync_core.repositories.accounts import SourceFeed
 from soundsync_core.services.community_views import TribeView
 from soundsync_core.services.matches import Match
 from soundsync_core.services.member_views import Comparison, ProfileView
@@ -103,9 +104,14 @@ def bridge_text(items: Sequence[BridgeItem]) -> str:
     return clip("\n".join(lines), MAX_FIELD_VALUE)
 
 
-def link_text(url: str, app_mode: str) -> str:
-    """The private answer to ``/link``."""
-    text = "Link your Spotify account with the button below (the link works once, for 10 minutes)."
+def link_text(app_mode: str, offered: Sequence[str], missing: Sequence[str]) -> str:
+    """The private answer to ``/link``: the sources offered (buttons below), those that are not."""
+    text = (f"Link {', '.join(offered)} with the buttons below (each link works once, for "
+            "10 minutes)." if offered else "No listening service can be linked on this bot yet.")
+    if missing:
+        text += f"\nNot set up on this bot: {', '.join(missing)} (the owner has not configured it)."
+    if "Spotify" not in offered:
+        return text
     if app_mode == "development":
         text += (
             "\n⚠️ This bot's Spotify app is in **development mode**: Spotify only lets the first "
@@ -114,8 +120,23 @@ def link_text(url: str, app_mode: str) -> str:
     return text
 
 
-def profile_embed(view: ProfileView, chart_name: str | None) -> discord.Embed:
-    """``/profile``: top artists and tracks, tribe, sources and the chart."""
+def feed_line(feed: SourceFeed, label: Callable[[str], str]) -> str:
+    """One source of a profile: its label, the window it reads, when it was last read."""
+    parts = [f"**{label(feed.source)}**"]
+    if feed.window:
+        parts.append(feed.window)
+    parts.append(f"refreshed {discord.utils.format_dt(feed.refreshed_at, 'R')}"
+                 if feed.refreshed_at else "not fetched yet")
+    if feed.status != "active":
+        parts.append(f"({feed.status.replace('_', ' ')})")
+    return " · ".join(parts)
+
+
+def profile_embed(
+    view: ProfileView, chart_name: str | None, label: Callable[[str], str] = str
+) -> discord.Embed:
+    """``/profile``: top artists and tracks, tribe, sources and the chart; ``label`` names a
+    source for members (the registry's)."""
     embed = discord.Embed(title=f"{view.display_name}'s taste", colour=COLOUR)
     embed.add_field(name="Top artists", value=_listing(view.top_artists), inline=True)
     if view.top_tracks:
@@ -126,7 +147,9 @@ def profile_embed(view: ProfileView, chart_name: str | None) -> discord.Embed:
     embed.add_field(name="Tribe", value=tribe, inline=False)
     if view.genre_mix:
         embed.add_field(name="Genres", value=_listing([g for g, _ in view.genre_mix], numbered=False))
-    embed.add_field(name="Sources", value=_listing(view.sources, numbered=False))
+    sources = ([feed_line(f, label) for f in view.feeds] if view.feeds
+               else [label(s) for s in view.sources])
+    embed.add_field(name="Sources", value=_listing(sources, numbered=False), inline=False)
     if chart_name:
         embed.set_image(url=f"attachment://{chart_name}")
     return fit(embed)
@@ -199,6 +222,9 @@ def stats_embed(guild_name: str, stats: CommunityStats) -> discord.Embed:
     embed.add_field(name="Last recluster", value=run, inline=False)
     mode = APP_MODE_WORDS.get(stats.spotify_app_mode, "unknown yet")
     embed.add_field(name="Spotify app mode", value=mode, inline=False)
+    if stats.source_problems:
+        embed.add_field(name="Needs the owner", value="\n".join(stats.source_problems.values()),
+                        inline=False)
     return fit(embed)
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import aiohttp
 import asyncpg
 import discord
 import yarl
@@ -31,13 +32,19 @@ from bot.bot import ShardingRequiredError, SoundSyncBot
 from bot.dm_sender import DiscordDMSender
 from soundsync_cli.errors import CommandError
 from soundsync_cli.runtime import WEB_GC_THRESHOLDS, tune_gc_for_serving
+from soundsync_core.repositories.artist_catalogue import ArtistTagsTable
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services.export_import import SPOTIFY_EXPORT
 from soundsync_core.services.importer import PROFILE_IMPORT
 from soundsync_core.services.ingestion import refresh_stale_profiles
 from soundsync_core.services.scheduler import WeeklyJobs, start_scheduler
+from soundsync_core.services.source_linking import LastfmLinking
 from soundsync_core.settings import Settings
 from soundsync_core.sources.base import SourceRegistry
+from soundsync_core.sources.lastfm import LastfmSource
+from soundsync_core.sources.lastfm_client import LastfmClient
+from soundsync_core.sources.listenbrainz import ListenBrainzSource
+from soundsync_core.sources.listenbrainz_client import ListenBrainzClient
 from soundsync_core.sources.spotify_gateway import SpotifyGateway, warm_worker, worker_initializer
 from soundsync_core.sources.spotify_source import SpotifySource
 from web.app import PathOnlyAccessLogger, create_app
@@ -95,12 +102,55 @@ def _start_workers(workers: Executor, count: int) -> None:
     wait([workers.submit(warm_worker) for _ in range(count)])
 
 
-def build_sources(pool: asyncpg.Pool, gateway: SpotifyGateway | None) -> SourceRegistry:
-    """Every listening source this process knows: one line each."""
+def user_agent(settings: Settings) -> str:
+    """What SoundSync calls itself at Last.fm and ListenBrainz (they ask for a contact)."""
+    return f"SoundSync (+{str(settings.public_base_url).rstrip('/')})"
+
+
+def build_sources(
+    pool: asyncpg.Pool, gateway: SpotifyGateway | None, settings: Settings | None = None,
+    http: aiohttp.ClientSession | None = None,
+) -> SourceRegistry:
+    """Every listening source this process knows: one line each (Last.fm and ListenBrainz
+    need the settings and the process's HTTP session)."""
     sources = SourceRegistry([SPOTIFY_EXPORT, PROFILE_IMPORT])
     if gateway is not None:
         sources.add(SpotifySource(pool, gateway))
+    else:
+        sources.add_missing("Spotify", "SPOTIFY_CLIENT_ID")
+    if settings is None or http is None:
+        return sources
+    agent = user_agent(settings)
+    if settings.lastfm_api_key and settings.lastfm_api_secret:
+        sources.add(LastfmSource(LastfmClient(
+            http, api_url=str(settings.lastfm_api_url),
+            api_key=settings.lastfm_api_key.get_secret_value(),
+            api_secret=settings.lastfm_api_secret.get_secret_value(), user_agent=agent,
+        ), ArtistTagsTable(pool)))
+    else:
+        sources.add_missing("Last.fm", "LASTFM_API_KEY and LASTFM_API_SECRET")
+    sources.add(ListenBrainzSource(ListenBrainzClient(
+        http, api_url=str(settings.listenbrainz_api_url), user_agent=agent)))
     return sources
+
+
+def lastfm_linking(
+    settings: Settings, pool: asyncpg.Pool, sources: SourceRegistry
+) -> LastfmLinking | None:
+    """The Last.fm web-auth link the web app serves, when Last.fm is among the sources."""
+    vault = vault_of(settings)
+    if "lastfm" not in sources or vault is None:
+        return None
+    source = sources.get("lastfm")
+    assert isinstance(source, LastfmSource)
+    return LastfmLinking(settings, pool, vault, source)
+
+
+def log_sources(sources: SourceRegistry) -> None:
+    """Say at start which sources are on, and why the others are off."""
+    log.info("listening sources: %s", ", ".join(s.label for s in sources))
+    for label, missing in sources.missing.items():
+        log.info("%s is off: %s not set", label, missing)
 
 
 def vault_of(settings: Settings) -> TokenVault | None:
@@ -127,11 +177,14 @@ async def listen(app: web.Application, host: str, port: int, **options: Any) -> 
 
 async def start_web(
     settings: Settings, pool: asyncpg.Pool, gateway: SpotifyGateway, host: str, port: int,
-    **options: Any,
+    *, sources: SourceRegistry | None = None, **options: Any,
 ) -> web.AppRunner:
-    """The web app as every command serves it (access log without query strings by default)."""
+    """The web app as every command serves it (access log without query strings by default);
+    ``sources`` gives it the Last.fm link when Last.fm is among them."""
     options.setdefault("access_log_class", PathOnlyAccessLogger)
-    return await listen(create_app(settings, pool, gateway=gateway), host, port, **options)
+    lastfm = lastfm_linking(settings, pool, sources) if sources is not None else None
+    return await listen(create_app(settings, pool, gateway=gateway, lastfm=lastfm), host, port,
+                        **options)
 
 
 async def serve_web_on_free_port(
@@ -214,9 +267,11 @@ async def serve(
         # Spotify needs its app credentials; without them the bot serves the other sources.
         gateway = (stack.enter_context(spotify_gateway(settings))
                    if settings.spotify_client_id else None)
-        sources = build_sources(pool, gateway)
-        log.info("listening sources: %s", ", ".join(s.label for s in sources))
-        bot = build_bot(settings, pool)
+        # One HTTP session for the Last.fm and ListenBrainz clients, closed on the way out.
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        sources = build_sources(pool, gateway, settings, http)
+        log_sources(sources)
+        bot = build_bot(settings, pool, sources=sources)
         await stack.enter_async_context(bot)
         task = asyncio.create_task(_run_bot(bot, settings.discord_token.get_secret_value()))
         stack.push_async_callback(_stop_bot, bot, task)
@@ -224,7 +279,7 @@ async def serve(
         if with_web:
             if gateway is None:
                 settings.require("spotify_client_id")
-            runner = await start_web(settings, pool, gateway, host, settings.port)
+            runner = await start_web(settings, pool, gateway, host, settings.port, sources=sources)
             stack.push_async_callback(runner.cleanup)
         jobs = weekly_jobs(pool, settings, bot, sources, vault)
         scheduler = await start_scheduler(jobs, settings)

@@ -8,13 +8,16 @@ import logging
 import sys
 from pathlib import Path
 
+import aiohttp
 import asyncpg
+from aiohttp import web
 
 from soundsync_bench.linking import format_markdown, run_link_bench
 from soundsync_bench.report import write_section
 from soundsync_cli.args import snowflake
 from soundsync_cli.bootstrap import (
     DEFAULT_HOST,
+    build_sources,
     check_port_free,
     serve_web_on_free_port,
     spotify_gateway,
@@ -80,7 +83,14 @@ async def _serve_app(
     settings: Settings, pool: asyncpg.Pool, gateway: SpotifyGateway, host: str, port: int,
     stop: asyncio.Event,
 ) -> None:
-    runner = await start_web(settings, pool, gateway, host, port)
+    # The web process serves Last.fm's callback too: its sources, on one HTTP session.
+    async with aiohttp.ClientSession() as http:
+        sources = build_sources(pool, gateway, settings, http)
+        runner = await start_web(settings, pool, gateway, host, port, sources=sources)
+        await _until_stopped(runner, stop)
+
+
+async def _until_stopped(runner: web.AppRunner, stop: asyncio.Event) -> None:
     try:
         tune_gc_for_serving(WEB_GC_THRESHOLDS)
         await stop.wait()

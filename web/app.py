@@ -12,12 +12,13 @@ from aiohttp.abc import AbstractAccessLogger
 
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services.linking import LinkingService
+from soundsync_core.services.source_linking import LastfmLinking
 from soundsync_core.settings import Settings
 from soundsync_core.sources.spotify_gateway import SpotifyGateway
 from soundsync_core.sources.spotify_source import sync_app_facts
 from web import handlers, pages
 from web.hardening import PROTOCOL_LOG, content_security_policy, printable, security_headers
-from web.keys import LINKING_KEY, METRICS_KEY, POOL_KEY, SETTINGS_KEY
+from web.keys import LASTFM_KEY, LINKING_KEY, METRICS_KEY, POOL_KEY, SETTINGS_KEY
 from web.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,11 @@ def create_app(
     gateway: SpotifyGateway | None = None,
     vault: TokenVault | None = None,
     metrics: Metrics | None = None,
+    lastfm: LastfmLinking | None = None,
 ) -> web.Application:
     """The web application. The pool belongs to the caller (it outlives the app).
+
+    ``lastfm``: the Last.fm link (its ``/lastfm/callback``), when Last.fm is set up.
 
     Raises ``ConfigError`` without ``SPOTIFY_CLIENT_ID`` or ``SOUNDSYNC_SECRET_KEY``: tokens
     are never stored unencrypted.
@@ -81,7 +85,8 @@ def create_app(
     settings.require("spotify_client_id")
     vault = vault or TokenVault(settings.soundsync_secret_key)
     gateway = gateway or SpotifyGateway(settings)
-    linking = LinkingService(settings, pool, gateway, vault)
+    providers = {lastfm.source.name: lastfm} if lastfm is not None else {}
+    linking = LinkingService(settings, pool, gateway, vault, providers)
     app = web.Application(
         middlewares=[_timed, _friendly_errors],
         # Whoever serves the app (CLI, tests) gets the escaped access log and quiet protocol errors.
@@ -92,7 +97,8 @@ def create_app(
     app[LINKING_KEY] = linking
     app[METRICS_KEY] = metrics or Metrics()
     app.cleanup_ctx.append(_spotify_facts)
-    csp = content_security_policy(pages.STYLE_SOURCE, (linking.provider_origin,))
+    origins = (linking.provider_origin, *(p.provider_origin for p in providers.values()))
+    csp = content_security_policy(pages.STYLE_SOURCE, origins)
     app.on_response_prepare.append(security_headers(csp))
     app.router.add_routes([
         web.get("/link", handlers.link),
@@ -102,4 +108,7 @@ def create_app(
         web.get("/healthz", handlers.healthz),
         web.get("/metrics", handlers.metrics),
     ])
+    if lastfm is not None:
+        app[LASTFM_KEY] = lastfm
+        app.router.add_get("/lastfm/callback", handlers.lastfm_callback, allow_head=False)
     return app

@@ -13,7 +13,7 @@ from multidict import MultiDictProxy
 from soundsync_core.db.pool import ping
 from soundsync_core.security.states import StateError
 from web import pages
-from web.keys import LINKING_KEY, METRICS_KEY, POOL_KEY, SETTINGS_KEY
+from web.keys import LASTFM_KEY, LINKING_KEY, METRICS_KEY, POOL_KEY, SETTINGS_KEY
 
 HEALTH_TIMEOUT = 2.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -53,6 +53,15 @@ async def callback(request: web.Request) -> web.StreamResponse:
     )
     request.app[METRICS_KEY].record_link(result)
     return pages.link_result(result)
+
+
+async def lastfm_callback(request: web.Request) -> web.StreamResponse:
+    """``GET /lastfm/callback?state=…&token=…``: Last.fm's return; finish the link, show it."""
+    query = request.query
+    result = await request.app[LASTFM_KEY].finish(
+        state=query.get("state"), token=query.get("token")
+    )
+    return pages.source_link_result(result)
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:

@@ -9,8 +9,9 @@ from html import escape
 from aiohttp import web
 
 from soundsync_core.repositories import accounts
-from soundsync_core.services import linking
+from soundsync_core.services import linking, source_linking
 from soundsync_core.services.linking import LinkPage, LinkResult
+from soundsync_core.services.source_linking import SourceLinkResult
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;"
@@ -125,6 +126,34 @@ def link_result(result: LinkResult) -> web.Response:
     if outcome == linking.SPOTIFY_FAILED:
         return _simple("Spotify refused the login", f"{result.message} Nothing was saved.", 502)
     return _simple("Something is missing", f"{result.message}. Nothing was saved.", 400)
+
+
+def source_link_result(result: SourceLinkResult) -> web.Response:
+    """The page for a Last.fm (or other non-Spotify) callback's outcome."""
+    service = result.service
+    member = _member(result.member_name, "your Discord account")
+    if result.outcome == source_linking.LINKED:
+        artists = "".join(f"<li>{escape(name)}</li>" for name in result.top_artists)
+        top = f"<p>Your top artists right now:</p><ol>{artists}</ol>" if artists else ""
+        return page(
+            f"{service} linked",
+            f"<p>Your {escape(service)} account <strong>{escape(result.account_name)}</strong> is "
+            f"now linked to {member} in SoundSync.</p>{top}"
+            "<p>The bot sends you a DM in Discord to confirm; try <code>/profile</code> and "
+            "<code>/matches</code>. <code>/unlink</code> removes it at any time.</p>"
+            "<p class=hint>You can close this tab.</p>",
+        )
+    if result.outcome == source_linking.PENDING:
+        return page(f"{service} linked — profile coming later",
+                    f"<p>Your {escape(service)} account is linked to {member}. "
+                    f"{escape(result.message)}</p><p class=hint>You can close this tab.</p>")
+    if result.outcome == source_linking.BAD_STATE:
+        return bad_state(result.message)
+    if result.outcome == source_linking.CANCELLED:
+        return page("You cancelled",
+                    f"<p>{escape(service)} did not confirm the link, so nothing was linked and "
+                    f"nothing was saved.</p><p>Changed your mind? {RELINK}</p>")
+    return _simple(f"{service} link failed", f"{result.message} Nothing was saved.", 502)
 
 
 def server_error() -> web.Response:

@@ -43,7 +43,7 @@ class Profile(commands.Cog):
         view = await member_views.profile_view(
             self.bot.pool, interaction.user.id, target.id, interaction.guild_id
         )
-        embed = render.profile_embed(view, CHART_NAME)
+        embed = render.profile_embed(view, CHART_NAME, self.bot.sources.label)
         await interaction.followup.send(embed=embed, file=await chart_file(view), ephemeral=True)
 
 

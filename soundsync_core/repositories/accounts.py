@@ -149,11 +149,15 @@ async def set_status(
     )
 
 
-async def mark_ingested(conn: asyncpg.Connection, user_id: int, source: str) -> None:
-    """The member's profile for ``source`` was just stored."""
+async def mark_ingested(
+    conn: asyncpg.Connection, user_id: int, source: str, window: str | None = None
+) -> None:
+    """The member's profile for ``source`` was just stored (``window``: the period it covers)."""
     await conn.execute(
-        "UPDATE accounts SET last_ingested_at = now() WHERE user_id = $1 AND source = $2",
-        user_id, source,
+        """UPDATE accounts SET last_ingested_at = now(),
+                  listening_window = COALESCE($3, listening_window)
+           WHERE user_id = $1 AND source = $2""",
+        user_id, source, window,
     )
 
 
@@ -197,3 +201,41 @@ async def account_status(
         user_id, source,
     )
     return None if row is None else AccountStatus(**dict(row))
+
+
+@dataclass(frozen=True)
+class SourceFeed:
+    """One source feeding a member's profile: when it was last read and which window."""
+
+    source: str
+    status: str
+    refreshed_at: datetime | None
+    window: str | None
+
+
+async def feeds_of(conn: asyncpg.Connection, user_id: int) -> list[SourceFeed]:
+    """Every source of the member's profile: linked accounts and snapshots without one
+    (a profile import), by source name."""
+    rows = await conn.fetch(
+        """SELECT source, COALESCE(a.status, 'active') AS status,
+                  GREATEST(a.last_ingested_at, p.captured_at) AS refreshed_at,
+                  a.listening_window AS window
+           FROM (SELECT source, last_ingested_at, status, listening_window
+                 FROM accounts WHERE user_id = $1) a
+           FULL JOIN (SELECT source, max(captured_at) AS captured_at
+                      FROM profiles WHERE user_id = $1 GROUP BY source) p USING (source)
+           ORDER BY source""",
+        user_id,
+    )
+    return [SourceFeed(r["source"], r["status"], r["refreshed_at"], r["window"]) for r in rows]
+
+
+async def delete_source(conn: asyncpg.Connection, user_id: int, source: str) -> bool:
+    """Forget the member's account at ``source`` and its profile snapshots; False if none."""
+    account = await conn.execute(
+        "DELETE FROM accounts WHERE user_id = $1 AND source = $2", user_id, source
+    )
+    profiles = await conn.execute(
+        "DELETE FROM profiles WHERE user_id = $1 AND source = $2", user_id, source
+    )
+    return account != "DELETE 0" or profiles != "DELETE 0"

@@ -12,6 +12,8 @@ SPOTIFY_AUDIO_FEATURES = "spotify.audio_features"
 SPOTIFY_QUOTA_PAUSED_UNTIL = "spotify.quota_paused_until"
 # The slash commands last sent to Discord: {"application_id", "sha256"} of their payload.
 DISCORD_COMMANDS = "discord.commands"
+# What the bot owner must fix at a source (a rejected Last.fm API key): {source: message}.
+SOURCE_PROBLEMS = "sources.admin_problems"
 
 
 async def get_fact(conn: asyncpg.Connection | asyncpg.Pool, key: str) -> Any | None:

@@ -17,24 +17,25 @@ async def insert_state(
     code_verifier_enc: bytes,
     lifetime: timedelta,
     member_name: str | None = None,
+    source: str = "spotify",
 ) -> None:
     """Store a new state, valid for ``lifetime`` from now (``member_name``: the Discord
-    display name the web ``/link`` page shows)."""
+    display name the web ``/link`` page shows; ``source``: the service it links)."""
     await conn.execute(
         """INSERT INTO oauth_states
-               (state_hash, user_id, guild_id, code_verifier_enc, expires_at, member_name)
-           VALUES ($1, $2, $3, $4, now() + $5::interval, $6)""",
-        state_hash, user_id, guild_id, code_verifier_enc, lifetime, member_name,
+               (state_hash, user_id, guild_id, code_verifier_enc, expires_at, member_name, source)
+           VALUES ($1, $2, $3, $4, now() + $5::interval, $6, $7)""",
+        state_hash, user_id, guild_id, code_verifier_enc, lifetime, member_name, source,
     )
 
 
 async def use_state(conn: Executor, state_hash: bytes) -> asyncpg.Record | None:
     """Mark an unused, unexpired state used: its ``user_id``, ``guild_id``,
-    ``code_verifier_enc``, ``member_name``; None when there is no such state."""
+    ``code_verifier_enc``, ``member_name``, ``source``; None when there is no such state."""
     return await conn.fetchrow(
         """UPDATE oauth_states SET used_at = now()
            WHERE state_hash = $1 AND used_at IS NULL AND expires_at > now()
-           RETURNING user_id, guild_id, code_verifier_enc, member_name""",
+           RETURNING user_id, guild_id, code_verifier_enc, member_name, source""",
         state_hash,
     )
 

@@ -44,6 +44,7 @@ class LinkRequest:
     guild_id: int | None
     code_verifier: str
     member_name: str | None = None  # Discord display name when the link was asked for
+    source: str = "spotify"  # the listening source this link is for
 
     def __repr__(self) -> str:
         return f"LinkRequest(user_id={self.user_id}, guild_id={self.guild_id})"
@@ -77,12 +78,13 @@ async def create_state(
     guild_id: int | None,
     code_verifier: str,
     member_name: str | None = None,
+    source: str = "spotify",
 ) -> str:
-    """Store a new state for the member and return it (only its hash is kept)."""
+    """Store a new state for the member's link to ``source``; returns it (only its hash is kept)."""
     state = secrets.token_urlsafe(32)
     await oauth_states.insert_state(
         conn, _hash(state), user_id, guild_id, vault.encrypt(code_verifier), STATE_LIFETIME,
-        member_name or None,
+        member_name or None, source,
     )
     return state
 
@@ -94,7 +96,7 @@ async def consume_state(conn: asyncpg.Connection, vault: TokenVault, state: str 
     row = await oauth_states.use_state(conn, _hash(state))
     if row is not None:
         return LinkRequest(row["user_id"], row["guild_id"], vault.decrypt(row["code_verifier_enc"]),
-                           row["member_name"])
+                           row["member_name"], row["source"])
     used = await oauth_states.state_was_used(conn, _hash(state))
     if used is None:
         raise StateError("unknown (or was altered)")

@@ -16,7 +16,9 @@ from datetime import timedelta
 
 import asyncpg
 
-from soundsync_core.repositories import accounts
+from soundsync_core.profiles.identity import evidence_of, rekey
+from soundsync_core.repositories import accounts, app_state
+from soundsync_core.repositories.artist_catalogue import resolve_artist_ids
 from soundsync_core.repositories.profiles import save_profiles
 from soundsync_core.security.vault import TokenVault, VaultError
 from soundsync_core.services import notifications
@@ -63,12 +65,28 @@ def taste_profile(
     )
 
 
+async def meet_catalogue(conn: asyncpg.Connection, listening: Listening) -> Listening:
+    """The listening with its artists under the ids the catalogue already uses.
+
+    One taste across sources (:mod:`soundsync_core.profiles.identity`): an artist Last.fm knows
+    by MBID and Spotify by its id gets one id, whoever brought it first, so two members who
+    love the same artist share it whichever source each used.
+    """
+    if not listening.artists:
+        return listening
+    ids = await resolve_artist_ids(conn, {a.id: evidence_of(a) for a in listening.artists})
+    artists, tracks = rekey(listening.artists, listening.tracks, ids)
+    return dataclasses.replace(listening, artists=artists, tracks=tracks)
+
+
 async def store_listening(
     conn: asyncpg.Connection, user_id: int, guild_id: int | None, source: str, listening: Listening
 ) -> None:
-    """Profile snapshot of ``source`` + ``last_ingested_at``, in the caller's transaction."""
+    """Profile snapshot of ``source`` (artists met with the catalogue), ``last_ingested_at``
+    and the window it covers, in the caller's transaction."""
+    listening = await meet_catalogue(conn, listening)
     await save_profiles(conn, [taste_profile(user_id, guild_id, source, listening)], source=source)
-    await accounts.mark_ingested(conn, user_id, source)
+    await accounts.mark_ingested(conn, user_id, source, listening.window or None)
 
 
 # --- re-ingesting a linked member ------------------------------------------------------------
@@ -84,8 +102,22 @@ async def _mark(
             await notifications.notify_link(conn, LinkEvent(user_id, None, source, event, False))
 
 
+async def note_admin_problem(pool: asyncpg.Pool, source: str, exc: Exception | None) -> None:
+    """Keep (or, with None, clear) what the bot owner must fix at ``source`` for
+    ``/soundsync-stats``: an error with an ``admin_message``, such as a rejected API key."""
+    message = getattr(exc, "admin_message", None)
+    problems = dict(await app_state.get_fact(pool, app_state.SOURCE_PROBLEMS) or {})
+    if message is not None:
+        problems[source] = message
+    elif problems.pop(source, None) is None:
+        return
+    await app_state.set_fact(pool, app_state.SOURCE_PROBLEMS, problems)
+
+
 async def record_failure(pool: asyncpg.Pool, source: str, user_id: int, exc: Exception) -> str:
     """Turn an ingestion failure into the account's status; returns the outcome name."""
+    if hasattr(exc, "admin_message"):
+        await note_admin_problem(pool, source, exc)
     if isinstance(exc, VaultError):
         await _mark(pool, user_id, source, base.EXPIRED, str(exc), notifications.LINK_EXPIRED)
         return EXPIRED
@@ -132,6 +164,7 @@ async def ingest_member(
         return await record_failure(pool, source.name, user_id, exc)
     async with pool.acquire() as conn, conn.transaction():
         await store_listening(conn, user_id, None, source.name, listening)
+    await note_admin_problem(pool, source.name, None)
     return INGESTED
 
 

@@ -19,6 +19,7 @@ member's link keeps working for its ten minutes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -39,6 +40,7 @@ from soundsync_core.security.vault import TokenVault
 from soundsync_core.services import notifications
 from soundsync_core.services.ingestion import store_listening
 from soundsync_core.services.notifications import LinkEvent
+from soundsync_core.services.source_linking import ProviderLink
 from soundsync_core.settings import Settings
 from soundsync_core.sources.base import Credentials
 from soundsync_core.sources.errors import (
@@ -106,15 +108,16 @@ def member_link_url(settings: Settings, state: str) -> str:
 
 async def start_link(
     pool: asyncpg.Pool, vault: TokenVault, settings: Settings, user_id: int,
-    guild_id: int | None = None, member_name: str | None = None,
+    guild_id: int | None = None, member_name: str | None = None, source: str = SPOTIFY,
 ) -> str:
-    """Create a one-time state for the member; returns ``PUBLIC_BASE_URL/link?state=…``.
+    """Create a one-time state for the member's link to ``source``; returns
+    ``PUBLIC_BASE_URL/link?state=…``.
 
     ``member_name`` (their Discord display name) is what the web page tells whoever opens it.
     """
     async with pool.acquire() as conn:
         state = await create_state(conn, vault, user_id, guild_id, new_code_verifier(),
-                                   member_name)
+                                   member_name, source)
     return member_link_url(settings, state)
 
 
@@ -138,9 +141,12 @@ class LinkingService:
     service = "Spotify"
 
     def __init__(
-        self, settings: Settings, pool: asyncpg.Pool, gateway: SpotifyGateway, vault: TokenVault
+        self, settings: Settings, pool: asyncpg.Pool, gateway: SpotifyGateway, vault: TokenVault,
+        providers: Mapping[str, ProviderLink] | None = None,
     ) -> None:
         settings.require("soundsync_secret_key")
+        # The other web sign-ins a state may be for, by source name (Last.fm).
+        self.providers = dict(providers or {})
         self.settings = settings
         self.pool = pool
         self.gateway = gateway
@@ -176,8 +182,11 @@ class LinkingService:
     async def link_page(self, state: str | None) -> LinkPage:
         """What ``GET /link`` shows; :class:`StateError` when the state is bad."""
         request = await self.peek_state(state)
-        return LinkPage(self.service, request.member_name, str(state),
-                        continue_token(self._form_key, str(state)))
+        provider = self.providers.get(request.source)
+        if request.source != SPOTIFY and provider is None:
+            raise StateError("for a service this bot does not offer")
+        return LinkPage(provider.label if provider else self.service, request.member_name,
+                        str(state), continue_token(self._form_key, str(state)))
 
     async def continue_url(self, state: str | None, form_token: str | None) -> str:
         """Where ``POST /link/continue`` sends the member: the provider's authorize URL.
@@ -187,6 +196,10 @@ class LinkingService:
         request = await self.peek_state(state)
         if not continue_token_matches(self._form_key, str(state), form_token or ""):
             raise StateError("not confirmed on its own page")
+        if request.source != SPOTIFY:
+            if (provider := self.providers.get(request.source)) is None:
+                raise StateError("for a service this bot does not offer")
+            return provider.authorize_url(str(state))
         return _authorize_url(self.gateway, str(state), request.code_verifier)
 
     async def finish_link(
@@ -200,6 +213,8 @@ class LinkingService:
         try:
             async with self.pool.acquire() as conn:
                 request = await consume_state(conn, self.vault, state)
+            if request.source != SPOTIFY:
+                raise StateError("not a Spotify link")
         except StateError as exc:
             return LinkResult(BAD_STATE, message=exc.reason)
         try:

@@ -6,13 +6,15 @@ themselves; a ``server`` member's only to people asking from a guild they share.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 
-from soundsync_core.repositories import match_store, members, runs, tribes
+from soundsync_core.repositories import accounts, match_store, members, runs, tribes
+from soundsync_core.repositories.accounts import SourceFeed
 from soundsync_core.repositories.profiles import load_profiles
 from soundsync_core.services import live_scoring
 from soundsync_core.services.members import MemberError
@@ -44,6 +46,8 @@ class ProfileView:
     tribe_estimated: bool = False  # linked after the last recluster: nearest tribe so far
     artist_ids: list[str] = field(default_factory=list)
     track_ids: list[str] = field(default_factory=list)
+    # Which sources feed the profile, when each was last read and which window it covers.
+    feeds: list[SourceFeed] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,8 @@ async def profile_view(
     async with pool.acquire() as conn:
         await _check_visible(conn, viewer_id, target_id, guild_id)
         _, view = await _load_one(conn, target_id, guild_id or runs.GLOBAL_SCOPE)
-    return view
+        feeds = await accounts.feeds_of(conn, target_id)
+    return dataclasses.replace(view, feeds=feeds)
 
 
 async def _stored_match(

@@ -6,7 +6,7 @@ message is written for the member (safe to show as is).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
@@ -49,6 +49,7 @@ class CommunityStats:
     last_run_members: int | None
     last_run_k: int | None
     spotify_app_mode: str  # "full", "development" or "unknown"
+    source_problems: dict[str, str] = field(default_factory=dict)  # source → what to fix
 
 
 async def record_guild(
@@ -129,6 +130,13 @@ async def unlink(pool: asyncpg.Pool, user_id: int) -> bool:
     return had_member or had_states
 
 
+async def unlink_source(pool: asyncpg.Pool, user_id: int, source: str) -> bool:
+    """Remove one source from the member's profile (its account, login and snapshots); the
+    member, their settings and other sources stay. False when that source fed nothing."""
+    async with pool.acquire() as conn, conn.transaction():
+        return await accounts.delete_source(conn, user_id, source)
+
+
 async def set_digest_channel(
     pool: asyncpg.Pool, guild_id: int, guild_name: str | None, channel_id: int | None
 ) -> None:
@@ -160,6 +168,7 @@ async def community_stats(pool: asyncpg.Pool, guild_id: int) -> CommunityStats:
         run_id = await runs.live_run_id(conn, guild_id)
         info = await runs.run_info(conn, run_id) if run_id is not None else None
         mode = await spotify_app_mode(conn)
+        problems = await app_state.get_fact(conn, app_state.SOURCE_PROBLEMS) or {}
     metrics = (info or {}).get("metrics") or {}
     return CommunityStats(
         linked_by_source=sources,
@@ -168,5 +177,6 @@ async def community_stats(pool: asyncpg.Pool, guild_id: int) -> CommunityStats:
         last_run_members=metrics.get("members"),
         last_run_k=(info or {}).get("k"),
         spotify_app_mode=mode,
+        source_problems=dict(problems),
     )
 

@@ -191,6 +191,8 @@ class SourceRegistry:
 
     def __init__(self, sources: Iterable[ListeningSource] = ()) -> None:
         self._sources: dict[str, ListeningSource] = {}
+        # Sources this build could offer but whose settings are missing: label → what is missing.
+        self.missing: dict[str, str] = {}
         for source in sources:
             self.add(source)
 
@@ -199,6 +201,10 @@ class SourceRegistry:
         if source.name in self._sources:
             raise ValueError(f"two listening sources are named {source.name!r}")
         self._sources[source.name] = source
+
+    def add_missing(self, label: str, settings: str) -> None:
+        """Record that ``label`` is not offered because ``settings`` are not set."""
+        self.missing[label] = settings
 
     def get(self, name: str) -> ListeningSource:
         """The source called ``name``."""

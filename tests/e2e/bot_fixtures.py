@@ -20,9 +20,13 @@ from cryptography.fernet import Fernet
 from bot.bot import SoundSyncBot
 from bot.errors import ERROR_EVENT
 from soundsync_core.security.vault import TokenVault
-from soundsync_core.services.importer import import_profiles
+from soundsync_core.services.export_import import SPOTIFY_EXPORT
+from soundsync_core.services.importer import PROFILE_IMPORT, import_profiles
 from soundsync_core.services.recluster import recluster
 from soundsync_core.settings import Settings, load_settings
+from soundsync_core.sources.base import ListeningSource, SourceRegistry
+from soundsync_core.sources.spotify_gateway import SpotifyGateway
+from soundsync_core.sources.spotify_source import SpotifySource
 from soundsync_fakes.discord import FakeDiscord
 from soundsync_fakes.discord_interactions import FakeInteraction
 from soundsync_fakes.discord_state import DefaultWorld, FakeUser
@@ -136,6 +140,15 @@ def bot_settings(fake: FakeDiscord, **overrides: Any) -> Settings:
     )
 
 
+def bot_sources(
+    pool: asyncpg.Pool, settings: Settings, *extra: ListeningSource
+) -> SourceRegistry:
+    """The registry the composition root builds with Spotify set up (nothing is fetched by
+    these tests: profiles are imported), plus ``extra`` sources."""
+    return SourceRegistry([SPOTIFY_EXPORT, PROFILE_IMPORT,
+                           SpotifySource(pool, SpotifyGateway(settings)), *extra])
+
+
 @pytest.fixture(name="sync")
 async def running_soundsync(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
@@ -148,8 +161,8 @@ async def running_soundsync(
             fake.world.add_member(world.guild.id, user.id)
         settings = bot_settings(fake)
         bot = SoundSyncBot(
-            pool=pool, settings=settings,
-            vault=TokenVault(settings.soundsync_secret_key), guild_ready_timeout=0.01,
+            pool=pool, settings=settings, vault=TokenVault(settings.soundsync_secret_key),
+            sources=bot_sources(pool, settings), guild_ready_timeout=0.01,
         )
         running = Running(fake, world, bot, pool, settings, extras)
 

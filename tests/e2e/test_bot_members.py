@@ -71,7 +71,7 @@ async def test_profile_embed_with_tribe_sources_and_png_chart(sync: Running) -> 
     assert embed["title"] == "Bob's taste"
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields["Top artists"].startswith("1. Coltrane")
-    assert fields["Sources"] == "import"
+    assert fields["Sources"].startswith("**Profile import** · refreshed <t:")
     assert "jazz" in fields["Genres"]
     assert embed["image"]["url"] == "attachment://profile.png"
     [chart] = answer.attachments

@@ -77,8 +77,15 @@ def test_stats_embed_names_the_development_mode_cap() -> None:
 
 
 def test_link_text_warns_only_in_development_mode() -> None:
-    assert "development mode" in render.link_text("http://x", "development")
-    assert "development mode" not in render.link_text("http://x", "full")
+    assert "development mode" in render.link_text("development", ["Spotify"], [])
+    assert "development mode" not in render.link_text("full", ["Spotify"], [])
+    assert "development mode" not in render.link_text("development", ["Last.fm"], ["Spotify"])
+
+
+def test_link_text_names_the_sources_that_are_not_set_up() -> None:
+    text = render.link_text("full", ["Spotify", "ListenBrainz"], ["Last.fm"])
+    assert "Spotify, ListenBrainz" in text
+    assert "Not set up on this bot: Last.fm" in text
 
 
 def test_core_refusals_are_shown_and_bugs_are_not() -> None:
