@@ -38,6 +38,7 @@ from soundsync_core.sources.base import (
     ListeningSource,
     SourceError,
     SourceNotReady,
+    SourceRateLimited,
 )
 from soundsync_core.sources.lastfm import LastfmSource
 from soundsync_core.sources.lastfm_client import auth_page_url
@@ -117,7 +118,10 @@ async def _fetch_and_store(
 
 
 def _failed(service: str, exc: SourceError, member_name: str | None = None) -> SourceLinkResult:
-    return SourceLinkResult(FAILED, service, member_name, message=exc.member_message,
+    # A refresh "later" is no comfort when nothing was linked: the member tries again.
+    message = (f"{service} asked us to slow down. Please try /link again in a minute."
+               if isinstance(exc, SourceRateLimited) else exc.member_message)
+    return SourceLinkResult(FAILED, service, member_name, message=message,
                             admin_message=getattr(exc, "admin_message", None))
 
 
