@@ -17,7 +17,11 @@ artist to the id the catalogue already holds — by MBID when a catalogue row ca
 (``artists.mbid``, migration 0013), else by the normalised name when exactly one catalogue
 artist has it (two bands can share a name; an ambiguous name is never guessed) — and only
 when the catalogue knows nothing falls back to the artist's own canonical id. Whoever
-resolves first thus defines the id, and later sources join it. The database side is
+resolves first thus defines the id, and later sources join it. A Spotify id keeps itself
+when the catalogue has it or another Spotify artist of that name (Spotify tells its namesakes
+apart); arriving after Last.fm or ListenBrainz brought the artist (an ``mbid:`` or ``name:``
+row, the only one of that name), it joins that id, so the order in which members link does
+not decide whether they meet. The database side is
 :func:`soundsync_core.repositories.artist_catalogue.resolve_artist_ids` (it also records each
 artist's MBID and name key); :func:`evidence_of` reads an adapter's artist back into evidence
 and :func:`rekey` rewrites the adapter's lists with the resolved ids.
@@ -219,12 +223,15 @@ class ArtistIndex:
     by_mbid: dict[str, str] = field(default_factory=dict)
     by_name: dict[str, set[str]] = field(default_factory=dict)
     mbid_of_id: dict[str, str] = field(default_factory=dict)
+    # Every catalogue id by name key, ``name:`` rows included (what a Spotify id may join).
+    any_by_name: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, catalogue: Iterable[CatalogueArtist]) -> ArtistIndex:
         """An index over catalogue rows (``name:`` rows are names, not evidence, and are skipped)."""
         index = cls()
         for row in catalogue:
+            index.any_by_name.setdefault(normalise_artist_name(row.name), set()).add(row.artist_id)
             if row.artist_id.startswith(NAME_PREFIX):
                 continue
             if (known := as_mbid(row.mbid) or mbid_of(row.artist_id)) is not None:
@@ -236,7 +243,7 @@ class ArtistIndex:
     def resolve(self, mbid: str | None, spotify_id: str | None, name: str | None) -> str:
         """The catalogue's id for this artist when it is sure, else the canonical id."""
         if spotify_id:
-            return spotify_id
+            return self._spotify(spotify_id, name)
         known = as_mbid(mbid)
         if known is not None and known in self.by_mbid:
             return self.by_mbid[known]
@@ -247,6 +254,14 @@ class ArtistIndex:
             if known is None or self.mbid_of_id.get(holder, known) == known:
                 return holder
         return canonical_artist_id(known, None, name)
+
+    def _spotify(self, spotify_id: str, name: str | None) -> str:
+        """A Spotify id, or the one non-Spotify catalogue artist of its name it arrives after."""
+        holders = self.any_by_name.get(normalise_artist_name(name), set()) if name else set()
+        if spotify_id in holders or len(holders) != 1:
+            return spotify_id
+        holder = next(iter(holders))
+        return holder if holder.startswith((MBID_PREFIX, NAME_PREFIX)) else spotify_id
 
     def resolve_all(
         self, artists: Mapping[str, tuple[str | None, str | None, str]]

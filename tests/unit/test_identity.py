@@ -142,3 +142,22 @@ def test_evidence_is_read_back_from_canonical_ids() -> None:
     assert evidence_of(RankedArtist(f"mbid:{QUEEN}", 1, "Queen")) == (QUEEN, None, "Queen")
     assert evidence_of(RankedArtist(SPOTIFY_QUEEN, 1, "Queen")) == (None, SPOTIFY_QUEEN, "Queen")
     assert evidence_of(RankedArtist("name:queen", 1, "Queen")) == (None, None, "Queen")
+
+
+def test_a_spotify_id_joins_the_artist_another_source_brought_first() -> None:
+    index = ArtistIndex.of([
+        CatalogueArtist(f"mbid:{QUEEN}", "Queen", QUEEN),
+        CatalogueArtist("name:monk", "Monk"),
+        CatalogueArtist("spotify-nirvana-us", "Nirvana"),
+        CatalogueArtist("4Z8W4fKeB5YxbusRsdQVPb", "Radiohead"),
+        CatalogueArtist("name:radiohead", "Radiohead"),
+    ])
+    assert index.resolve(None, "1dfeR4HaWDbWqFHLkxsg1d", "Queen") == f"mbid:{QUEEN}"
+    assert index.resolve(None, "4Z8W4fKeB5YxbusRsdQVPc", "Thelonious Monk") == (
+        "4Z8W4fKeB5YxbusRsdQVPc"
+    )
+    assert index.resolve(None, "monk-spotify", "Monk") == "name:monk"
+    # Another Spotify artist of that name is a namesake: Spotify tells them apart.
+    assert index.resolve(None, "spotify-nirvana-uk", "Nirvana") == "spotify-nirvana-uk"
+    # A Spotify id the catalogue holds keeps itself.
+    assert index.resolve(None, "4Z8W4fKeB5YxbusRsdQVPb", "Radiohead") == "4Z8W4fKeB5YxbusRsdQVPb"
