@@ -1,8 +1,9 @@
 """``soundsync sandbox`` / ``run --sandbox``: the whole product on loopback, with no credentials.
 
-Starts the project's fake Discord and fake Spotify, seeds a small world (one server, a few
-members with listening profiles, one recluster), runs bot + web + scheduler against them in
-their own database and prints where everything is (URLs, member ids, the database). It can take
+Starts the project's fake Discord, Spotify, Last.fm and ListenBrainz, seeds a small world (one
+server, a few members with listening profiles, one recluster), runs bot + web + scheduler
+against them in their own database, links one member through Last.fm's web auth and one through
+the ListenBrainz modal, and prints where everything is (URLs, member ids, the database). It can take
 a short tour (link → consent → linked DM, /recluster, /matches, /tribes) printing what the bot
 answered; :mod:`soundsync_cli.sandbox_repl` then lets a person act as any member.
 """
@@ -20,6 +21,12 @@ from pydantic import SecretStr
 
 from soundsync_cli.bootstrap import Running, serve
 from soundsync_cli.runtime import open_pool
+from soundsync_cli.sandbox_sources import (
+    link_lastfm,
+    link_listenbrainz,
+    seed_lastfm,
+    seed_listenbrainz,
+)
 from soundsync_core.db.databases import side_database
 from soundsync_core.db.urls import mask_url
 from soundsync_core.services.importer import import_profiles
@@ -28,6 +35,8 @@ from soundsync_core.settings import Settings
 from soundsync_fakes.browser import continue_to_provider
 from soundsync_fakes.discord import FakeDiscord
 from soundsync_fakes.discord_state import DefaultWorld, FakeUser
+from soundsync_fakes.lastfm import FakeLastfm
+from soundsync_fakes.listenbrainz import FakeListenBrainz
 from soundsync_fakes.spotify import FakeSpotify
 
 SANDBOX_DATABASE = "soundsync_sandbox"
@@ -38,6 +47,10 @@ GROUPS = {
 # (username, group): the default world's ada, cyd and a few more; bob links during the tour.
 SANDBOX_MEMBERS = [("ada", "metal"), ("cyd", "jazz"), ("dee", "jazz"), ("eve", "jazz"),
                    ("fay", "metal"), ("gus", "metal")]
+# Members who link at start-up past Spotify: (username, group); their accounts at the fakes are
+# "<name>-lastfm" and "<name>-listenbrainz".
+LASTFM_MEMBER = ("lia", "jazz")
+LISTENBRAINZ_MEMBER = ("leo", "metal")
 
 
 def _profile_line(user: FakeUser, guild_id: int, group: str, shift: int) -> str:
@@ -53,7 +66,7 @@ def _profile_line(user: FakeUser, guild_id: int, group: str, shift: int) -> str:
 def _seed_discord(fake: FakeDiscord) -> tuple[DefaultWorld, dict[str, FakeUser]]:
     world = fake.seed_default_world()
     users = {"ada": world.admin, "bob": world.member, "cyd": world.closed_dms_user}
-    for name, _ in SANDBOX_MEMBERS:
+    for name, _ in [*SANDBOX_MEMBERS, LASTFM_MEMBER, LISTENBRAINZ_MEMBER]:
         if name not in users:
             users[name] = fake.world.add_user(name, global_name=name.title())
             fake.world.add_member(world.guild.id, users[name].id)
@@ -76,6 +89,8 @@ class Sandbox:
     running: Running
     fake: FakeDiscord
     spotify: FakeSpotify
+    lastfm: FakeLastfm
+    listenbrainz: FakeListenBrainz
     world: DefaultWorld
     members: dict[str, FakeUser]  # by username
     database_url: str
@@ -91,6 +106,10 @@ class Sandbox:
             f"  fake Discord  {self.fake.base_url}",
             f"  fake Spotify  {self.spotify.url}  (accounts: "
             f"{', '.join(self.spotify.catalog.users)})",
+            f"  fake Last.fm  {self.lastfm.url}  ({LASTFM_MEMBER[0]} linked as "
+            f"{LASTFM_MEMBER[0]}-lastfm)",
+            f"  fake ListenBrainz  {self.listenbrainz.url}  ({LISTENBRAINZ_MEMBER[0]} linked as "
+            f"{LISTENBRAINZ_MEMBER[0]}-listenbrainz)",
             f"  web           {self.web_url}  (link pages: /link?state=…)",
             f"  database      {mask_url(self.database_url)}",
             f"  guild         {self.world.guild.name}  id {self.world.guild.id}",
@@ -98,11 +117,20 @@ class Sandbox:
         ])
 
 
-def sandbox_settings(settings: Settings, fake: FakeDiscord, spotify: FakeSpotify) -> Settings:
+def sandbox_settings(
+    settings: Settings, fake: FakeDiscord, spotify: FakeSpotify,
+    lastfm: FakeLastfm | None = None, listenbrainz: FakeListenBrainz | None = None,
+) -> Settings:
     """The configured settings, with every external URL pointing at the local fakes."""
     base = f"http://127.0.0.1:{settings.port}"
+    lastfm_settings = lastfm.settings_overrides() if lastfm is not None else {}
+    if lastfm is not None:
+        for secret in ("lastfm_api_key", "lastfm_api_secret"):
+            lastfm_settings[secret] = SecretStr(lastfm_settings[secret])
     return settings.model_copy(update={
         **spotify.settings_overrides(),
+        **lastfm_settings,
+        **(listenbrainz.settings_overrides() if listenbrainz is not None else {}),
         "spotify_client_secret": SecretStr(spotify.client_secret),
         "discord_api_url": fake.api_url,
         "discord_gateway_url": fake.gateway_url,
@@ -117,10 +145,11 @@ def sandbox_settings(settings: Settings, fake: FakeDiscord, spotify: FakeSpotify
 async def run_sandbox(settings: Settings, server: str, *, tour: bool = True) -> AsyncIterator[Sandbox]:
     """Start the fakes and SoundSync; yields what is running (after the tour)."""
     port_base = f"http://127.0.0.1:{settings.port}"
-    async with FakeDiscord() as fake, FakeSpotify(redirect_uri=f"{port_base}/callback") as spotify:
+    async with (FakeDiscord() as fake, FakeSpotify(redirect_uri=f"{port_base}/callback") as spotify,
+                FakeLastfm() as lastfm, FakeListenBrainz() as listenbrainz):
         world, users = _seed_discord(fake)
         _seed_spotify(spotify)
-        local = sandbox_settings(settings, fake, spotify)
+        local = sandbox_settings(settings, fake, spotify, lastfm, listenbrainz)
         url = await side_database(server, SANDBOX_DATABASE, fresh=True)
         async with open_pool(local, url) as pool:
             lines = [_profile_line(users[name], world.guild.id, group, i)
@@ -128,11 +157,24 @@ async def run_sandbox(settings: Settings, server: str, *, tour: bool = True) -> 
             await import_profiles(pool, lines)
             await recluster(pool, guild_id=world.guild.id)
             async for running in serve(local, pool, with_web=True, host="127.0.0.1"):
-                sandbox = Sandbox(running, fake, spotify, world, users, url, port_base)
+                sandbox = Sandbox(running, fake, spotify, lastfm, listenbrainz, world, users, url,
+                                  port_base)
+                await link_past_spotify(sandbox)
                 print(sandbox.describe(), flush=True)
                 if tour:
                     await take_tour(fake, spotify, world)
                 yield sandbox
+
+
+async def link_past_spotify(sandbox: Sandbox) -> None:
+    """Link the Last.fm member by web auth and the ListenBrainz member by the modal."""
+    guild = sandbox.world.guild.id
+    name, group = LASTFM_MEMBER
+    seed_lastfm(sandbox.lastfm, f"{name}-lastfm", GROUPS[group])
+    await link_lastfm(sandbox.fake, sandbox.lastfm, sandbox.members[name], guild, f"{name}-lastfm")
+    name, group = LISTENBRAINZ_MEMBER
+    login = seed_listenbrainz(sandbox.listenbrainz, f"{name}-listenbrainz", GROUPS[group])
+    await link_listenbrainz(sandbox.fake, sandbox.members[name], guild, login.username, login.token)
 
 
 async def take_tour(fake: FakeDiscord, spotify: FakeSpotify, world: DefaultWorld) -> list[str]:

@@ -181,7 +181,7 @@ class ListenBrainzModal(discord.ui.Modal, title="Link ListenBrainz"):
         assert self.bot.vault is not None  # /link refuses before offering the button
         result = await source_linking.link_listenbrainz(
             self.bot.pool, self.bot.vault, source, interaction.user.id, interaction.guild_id,
-            self.username.value, self.token.value,
+            self.username.value, self.token.value, interaction.user.display_name,
         )
         await interaction.followup.send(listenbrainz_answer(result), ephemeral=True)
 

@@ -51,15 +51,16 @@ _EVENTS = {base.EXPIRED: notifications.LINK_EXPIRED, base.NOT_ALLOWLISTED: base.
 
 
 def taste_profile(
-    user_id: int, guild_id: int | None, source: str, listening: Listening
+    user_id: int, guild_id: int | None, source: str, listening: Listening, member_name: str = ""
 ) -> TasteProfile:
     """The snapshot to store: ranks and play counts; audio features live in ``track_features``."""
     return TasteProfile(
         user_id=user_id,
         artists=listening.artists,
         tracks=tuple(dataclasses.replace(t, audio_features=None) for t in listening.tracks),
-        # "" keeps the member's Discord name; the source's name goes to accounts.external_name.
-        display_name="",
+        # The member's Discord name ("" keeps the stored one); the source's own name for them
+        # goes to accounts.external_name.
+        display_name=member_name,
         guild_ids=() if guild_id is None else (guild_id,),
         sources=(source,),
     )
@@ -80,12 +81,15 @@ async def meet_catalogue(conn: asyncpg.Connection, listening: Listening) -> List
 
 
 async def store_listening(
-    conn: asyncpg.Connection, user_id: int, guild_id: int | None, source: str, listening: Listening
+    conn: asyncpg.Connection, user_id: int, guild_id: int | None, source: str, listening: Listening,
+    member_name: str | None = None,
 ) -> None:
     """Profile snapshot of ``source`` (artists met with the catalogue), ``last_ingested_at``
-    and the window it covers, in the caller's transaction."""
+    and the window it covers, in the caller's transaction; ``member_name``: the member's
+    Discord display name when the caller knows it (a link)."""
     listening = await meet_catalogue(conn, listening)
-    await save_profiles(conn, [taste_profile(user_id, guild_id, source, listening)], source=source)
+    profile = taste_profile(user_id, guild_id, source, listening, member_name or "")
+    await save_profiles(conn, [profile], source=source)
     await accounts.mark_ingested(conn, user_id, source, listening.window or None)
 
 

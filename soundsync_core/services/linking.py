@@ -256,7 +256,7 @@ class LinkingService:
                 external_id=listening.account_id, external_name=listening.display_name,
             )
             await store_listening(conn, request.user_id, request.guild_id, SPOTIFY,
-                                  listening_of(listening))
+                                  listening_of(listening), request.member_name)
             await notifications.notify_link(conn, LinkEvent(request.user_id, request.guild_id,
                                                             SPOTIFY))
         return LinkResult(

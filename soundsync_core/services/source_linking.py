@@ -82,7 +82,7 @@ class ProviderLink(Protocol):
 async def store_source_link(
     pool: asyncpg.Pool, vault: TokenVault, source: ListeningSource, user_id: int,
     guild_id: int | None, credentials: Credentials | None, listening: Listening | None,
-    account_id: str,
+    account_id: str, member_name: str | None = None,
 ) -> None:
     """One transaction: member, account (credentials encrypted), profile (if any), NOTIFY."""
     async with pool.acquire() as conn, conn.transaction():
@@ -92,7 +92,7 @@ async def store_source_link(
             external_name=listening.display_name if listening else account_id,
         )
         if listening is not None:
-            await store_listening(conn, user_id, guild_id, source.name, listening)
+            await store_listening(conn, user_id, guild_id, source.name, listening, member_name)
         await notifications.notify_link(
             conn, LinkEvent(user_id, guild_id, source.name, profile_ready=listening is not None)
         )
@@ -108,11 +108,11 @@ async def _fetch_and_store(
         listening = await source.fetch(LinkedAccount(user_id, account_id, credentials))
     except SourceNotReady as exc:
         await store_source_link(pool, vault, source, user_id, guild_id, credentials, None,
-                                account_id)
+                                account_id, member_name)
         return SourceLinkResult(PENDING, source.label, member_name, account_id,
                                 message=exc.member_message)
     await store_source_link(pool, vault, source, user_id, guild_id, credentials, listening,
-                            account_id)
+                            account_id, member_name)
     return SourceLinkResult(LINKED, source.label, member_name, listening.display_name,
                             tuple(a.name for a in listening.artists[:10]))
 
@@ -183,12 +183,13 @@ class LastfmLinking:
 
 async def link_listenbrainz(
     pool: asyncpg.Pool, vault: TokenVault, source: ListenBrainzSource, user_id: int,
-    guild_id: int | None, username: str, token: str,
+    guild_id: int | None, username: str, token: str, member_name: str | None = None,
 ) -> SourceLinkResult:
     """The modal's username and user token: ownership proved, token dropped, profile fetched."""
     try:
         owner = await source.client.verify_user(username, token)
-        return await _fetch_and_store(pool, vault, source, user_id, guild_id, owner, None, None)
+        return await _fetch_and_store(pool, vault, source, user_id, guild_id, owner, None,
+                                      member_name)
     except SourceError as exc:
         log.info("ListenBrainz link of member %s failed: %s", user_id, exc)
         return _failed(source.label, exc)
