@@ -45,6 +45,7 @@ from soundsync_core.sources.lastfm import LastfmSource
 from soundsync_core.sources.lastfm_client import LastfmClient
 from soundsync_core.sources.listenbrainz import ListenBrainzSource
 from soundsync_core.sources.listenbrainz_client import ListenBrainzClient
+from soundsync_core.sources.pacing import user_agent
 from soundsync_core.sources.spotify_gateway import SpotifyGateway, warm_worker, worker_initializer
 from soundsync_core.sources.spotify_source import SpotifySource
 from web.app import PathOnlyAccessLogger, create_app
@@ -102,11 +103,6 @@ def _start_workers(workers: Executor, count: int) -> None:
     wait([workers.submit(warm_worker) for _ in range(count)])
 
 
-def user_agent(settings: Settings) -> str:
-    """What SoundSync calls itself at Last.fm and ListenBrainz (they ask for a contact)."""
-    return f"SoundSync (+{str(settings.public_base_url).rstrip('/')})"
-
-
 def build_sources(
     pool: asyncpg.Pool, gateway: SpotifyGateway | None, settings: Settings | None = None,
     http: aiohttp.ClientSession | None = None,
@@ -120,7 +116,8 @@ def build_sources(
         sources.add_missing("Spotify", "SPOTIFY_CLIENT_ID")
     if settings is None or http is None:
         return sources
-    agent = user_agent(settings)
+    # Last.fm and ListenBrainz ask clients for a contact: the bot's public page.
+    agent = user_agent(str(settings.public_base_url).rstrip("/"))
     if settings.lastfm_api_key and settings.lastfm_api_secret:
         sources.add(LastfmSource(LastfmClient(
             http, api_url=str(settings.lastfm_api_url),

@@ -100,7 +100,8 @@ async def test_link_page_names_the_member_and_continues_to_lastfm_with_our_callb
     url = await harness.link_url()
     status, page = await harness.get(url)
     assert status == 200
-    assert "Link Last.fm" in page and "<strong>Bob</strong>" in page
+    assert "Link Last.fm" in page
+    assert "<strong>Bob</strong>" in page
     authorize = urlsplit(await continue_to_provider(harness.http, url))
     assert f"{authorize.scheme}://{authorize.netloc}{authorize.path}" == harness.lastfm.auth_url
     query = parse_qs(authorize.query)
@@ -115,7 +116,9 @@ async def test_web_auth_stores_the_username_the_encrypted_session_key_and_the_pr
 ) -> None:
     status, page = await harness.get(await harness.callback())
     assert status == 200
-    assert "Last.fm linked" in page and "bob-fm" in page and "Coltrane" in page
+    assert "Last.fm linked" in page
+    assert "bob-fm" in page
+    assert "Coltrane" in page
     account = await harness.pool.fetchrow(
         "SELECT external_id, access_token_enc, status, listening_window FROM accounts "
         "WHERE user_id = 42 AND source = 'lastfm'"
@@ -160,7 +163,8 @@ async def _assert_nothing_stored(harness: Harness) -> None:
 async def test_cancelled_auth_stores_nothing(harness: Harness) -> None:
     callback = await harness.callback()
     status, page = await harness.get(callback.split("&token=")[0])
-    assert status == 200 and "You cancelled" in page
+    assert status == 200
+    assert "You cancelled" in page
     await _assert_nothing_stored(harness)
 
 
@@ -169,7 +173,8 @@ async def test_a_replayed_state_is_refused(harness: Harness) -> None:
     assert (await harness.get(callback))[0] == 200
     before = await harness.rows()
     status, page = await harness.get(callback)
-    assert status == 400 and "already used" in page
+    assert status == 400
+    assert "already used" in page
     assert await harness.rows() == before
 
 
@@ -177,7 +182,8 @@ async def test_an_expired_state_is_refused_and_stores_nothing(harness: Harness) 
     callback = await harness.callback()
     await harness.pool.execute("UPDATE oauth_states SET expires_at = now() - interval '1 second'")
     status, page = await harness.get(callback)
-    assert status == 400 and "expired" in page
+    assert status == 400
+    assert "expired" in page
     await _assert_nothing_stored(harness)
 
 
@@ -188,7 +194,8 @@ async def test_a_spotify_state_cannot_finish_a_lastfm_link(harness: Harness) -> 
     base = str(harness.settings.public_base_url).rstrip("/")
     status, page = await harness.get(
         f"{base}/lastfm/callback?state={spotify_state}&token={token}")
-    assert status == 400 and "not a Last.fm link" in page
+    assert status == 400
+    assert "not a Last.fm link" in page
     await _assert_nothing_stored(harness)
 
 
@@ -234,7 +241,8 @@ async def test_each_lastfm_error_shows_a_clear_page_and_stores_nothing(
         lastfm.set_mode(spoil)
     status, page = await harness.get(callback)
     assert status == 502
-    assert words in page and "Nothing was saved" in page
+    assert words in page
+    assert "Nothing was saved" in page
     await _assert_nothing_stored(harness)
 
 
