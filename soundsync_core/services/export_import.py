@@ -97,7 +97,9 @@ async def import_spotify_export(
         await save_profiles(conn, [profile], source=SOURCE)
         # An account row (no tokens) so stats and /profile count the source like any other.
         await accounts.set_status(conn, user_id, SOURCE, accounts.ACTIVE)
-        await accounts.mark_ingested(conn, user_id, SOURCE)
+        await accounts.mark_ingested(
+            conn, user_id, SOURCE, f"{history.first_play:%B %Y} – {history.last_play:%B %Y}"
+        )
     return _summary(history, profile)
 
 
