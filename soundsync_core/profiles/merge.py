@@ -1,11 +1,13 @@
 """Merge one member's profiles from several sources into one ranked profile, counts kept.
 
-Rule: an item's play count is the **sum of its plays over the sources that count it** (Last.fm,
-ListenBrainz and the Spotify export all count plays; a source without counts adds nothing), and
-stays unknown only when no source counts it. The merged order is by summed plays when every
-source has counts, else by reciprocal-rank fusion (a ranks-only source such as Spotify's top
-lists has no plays to add); ties go by fusion score, then by id, so the merge is
-order-independent. Counts matter to matching: they carry each member's listening
+Rule (one for the whole code base, :func:`soundsync_core.profiles.identity.merge_playcounts`): an
+item's play count is the **largest count any one source gives it**, not the sum — members often
+scrobble the same plays to Last.fm and ListenBrainz at once, and ListenBrainz imports Spotify and
+Last.fm history, so a sum would count one listen two or three times (Last.fm, ListenBrainz and
+the Spotify export count plays; a source without counts adds nothing). It stays unknown only
+when no source counts it. The merged order is by those plays when every source has counts, else
+by reciprocal-rank fusion (a ranks-only source such as Spotify's top lists has no plays); ties
+go by fusion score, then by id, so the merge is order-independent. Counts matter to matching: they carry each member's listening
 concentration (``taste.vectors``).
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from soundsync_core.profiles.identity import merge_playcounts
 from soundsync_core.taste.profile import RankedArtist, RankedTrack, TasteProfile
 
 Item = TypeVar("Item", RankedArtist, RankedTrack)
@@ -39,7 +42,7 @@ def _fuse(
         for item in items:
             score[item.id] = score.get(item.id, 0.0) + 1.0 / (RRF_K + item.rank)
             if (item.playcount or 0) > 0:
-                plays[item.id] = plays.get(item.id, 0) + int(item.playcount or 0)
+                plays[item.id] = merge_playcounts([plays.get(item.id), item.playcount]) or 0
             first.setdefault(item.id, item)
     by_plays = all(_counted(items) for items in lists)
     ordered = sorted(

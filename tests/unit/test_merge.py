@@ -1,4 +1,4 @@
-"""Merging a member's sources keeps play counts (summed) and re-derives the ranks."""
+"""Merging a member's sources keeps play counts (the largest per item) and re-derives the ranks."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ def source(name: str, artists: list[tuple[str, int | None]]) -> TasteProfile:
     return TasteProfile(1, ranked, sources=(name,))
 
 
-def test_counted_sources_sum_plays_and_rank_by_them() -> None:
+def test_counted_sources_keep_the_largest_count_and_rank_by_it() -> None:
     lastfm = source("lastfm", [("a", 100), ("b", 60), ("c", 10)])
     export = source("spotify_export", [("c", 200), ("b", 30)])
     merged = merge_profiles([lastfm, export])
     got = [(a.id, a.rank, a.playcount) for a in merged.artists]
-    assert got == [("c", 1, 210), ("a", 2, 100), ("b", 3, 90)]
+    # The same plays scrobbled to two services count once: the largest, never the sum.
+    assert got == [("c", 1, 200), ("a", 2, 100), ("b", 3, 60)]
 
 
 def test_a_ranks_only_source_keeps_fusion_order_and_the_others_counts() -> None:
