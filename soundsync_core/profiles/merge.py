@@ -7,8 +7,8 @@ Last.fm history, so a sum would count one listen two or three times (Last.fm, Li
 the Spotify export count plays; a source without counts adds nothing). It stays unknown only
 when no source counts it. The merged order is by those plays when every source has counts, else
 by reciprocal-rank fusion (a ranks-only source such as Spotify's top lists has no plays); ties
-go by fusion score, then by id, so the merge is order-independent. Counts matter to matching: they carry each member's listening
-concentration (``taste.vectors``).
+go by fusion score, then by id, so the merge is order-independent. Counts matter to matching:
+they carry each member's listening concentration (``taste.vectors``).
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -79,10 +78,6 @@ async def harness(pool: asyncpg.Pool) -> AsyncIterator[Harness]:
             public_base_url=f"http://127.0.0.1:{port}", **lastfm.settings_overrides(),
         )
         sources = build_sources(pool, None, settings, http)
-        for source in sources:  # no waiting between retries in tests
-            client: Any = getattr(source, "client", None)
-            if client is not None:
-                client._retry_delay = 0.0
         app = create_app(settings, pool, lastfm=lastfm_linking(settings, pool, sources))
         runner = web.AppRunner(app)
         await runner.setup()
