@@ -95,7 +95,8 @@ class Linking(commands.Cog):
         mode = await members.spotify_app_mode(self.bot.pool)
         text = render.link_text(mode, offered, list(sources.missing))
         if EXPORT in sources:
-            text += IMPORT_ALTERNATIVE if mode == "development" and offered else EXPORT_LINE
+            spotify_capped = mode == "development" and "spotify" in sources
+            text += IMPORT_ALTERNATIVE if spotify_capped else EXPORT_LINE
         await interaction.followup.send(text, view=view, ephemeral=True)
 
     @app_commands.command(

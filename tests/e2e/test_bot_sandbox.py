@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+import asyncpg
 import pytest
 
 from soundsync_cli.sandbox import run_sandbox
@@ -29,10 +30,26 @@ async def test_sandbox_links_bob_and_answers_matches_and_tribes(
     try:
         running = await anext(sandbox)
         assert running.running.bot.is_ready()
+        # The sandbox's members past Spotify: lia linked Last.fm, leo ListenBrainz.
+        conn = await asyncpg.connect(running.database_url)
+        try:
+            linked = await conn.fetch(
+                """SELECT a.user_id, a.source, a.external_id, count(p.user_id) AS profiles
+                   FROM accounts a LEFT JOIN profiles p USING (user_id, source)
+                   WHERE a.source IN ('lastfm', 'listenbrainz')
+                   GROUP BY a.user_id, a.source, a.external_id ORDER BY a.source""")
+        finally:
+            await conn.close()
+        assert [(r["user_id"], r["source"], r["external_id"], r["profiles"]) for r in linked] == [
+            (running.members["lia"].id, "lastfm", "lia-lastfm", 1),
+            (running.members["leo"].id, "listenbrainz", "leo-listenbrainz", 1),
+        ]
     finally:
         await sandbox.aclose()
     out = capsys.readouterr().out
     assert out.startswith("sandbox is up:")
+    assert "fake Last.fm" in out
+    assert "fake ListenBrainz" in out
     assert "/callback answered HTTP 200" in out
     assert "bob's DM: Your Spotify account is linked!" in out
     assert "/recluster as ada → ✅ Recluster finished" in out
