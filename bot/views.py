@@ -13,7 +13,7 @@ import discord
 from bot import render
 from bot.errors import BotRefusal, handle_error, tell
 from soundsync_core.services import connections
-from soundsync_core.services.matches import Match
+from soundsync_core.services.matches import Match, with_bridge
 from soundsync_core.snowflakes import parse_snowflake
 
 log = logging.getLogger(__name__)
@@ -94,8 +94,9 @@ class MatchPager(OwnedView):
         """The match on screen."""
         return self.matches[self.index]
 
-    def page(self) -> discord.Embed:
-        """The embed of the current page."""
+    async def page(self) -> discord.Embed:
+        """The embed of the current page (its bridge computed the first time it is shown)."""
+        self.matches[self.index] = await with_bridge(self.pool, self.owner_id, self.current)
         return render.match_embed(self.current, self.index, len(self.matches), self.scope)
 
     def _sync_buttons(self) -> None:
@@ -112,7 +113,7 @@ class MatchPager(OwnedView):
             return
         self.index = min(self.index, len(self.matches) - 1)
         self._sync_buttons()
-        await interaction.response.edit_message(content=content, embed=self.page(), view=self)
+        await interaction.response.edit_message(content=content, embed=await self.page(), view=self)
 
     @discord.ui.button(label="◀ Prev", style=discord.ButtonStyle.secondary, custom_id="matches:prev")
     async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:

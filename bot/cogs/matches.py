@@ -43,7 +43,7 @@ class Matches(commands.Cog):
         pager = MatchPager(
             self.bot.pool, self.bot.hi_answers, interaction.user.id, list(found.matches), guild_id
         )
-        await interaction.followup.send(embed=pager.page(), view=pager, ephemeral=True, wait=True)
+        await interaction.followup.send(embed=await pager.page(), view=pager, ephemeral=True, wait=True)
 
 
 async def setup(bot: SoundSyncBot) -> None:

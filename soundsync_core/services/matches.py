@@ -13,7 +13,6 @@ from soundsync_core.repositories import match_store, members, runs
 from soundsync_core.repositories.profiles import load_profiles
 from soundsync_core.services import live_scoring
 from soundsync_core.taste.bridge import BridgeItem, bridge
-from soundsync_core.taste.profile import TasteProfile
 
 # Above this many candidates a late joiner is scored only against the members of the stored
 # tribes nearest to them (then exactly), not against the whole guild.
@@ -50,24 +49,27 @@ async def matches_for(
         run_id, in_run = await _check_member(conn, user_id, guild_id, scope)
         if run_id is not None and in_run:
             rows = await match_store.live_matches(conn, scope, user_id, limit)
-            profiles = await load_profiles(conn, [user_id, *(r["other_id"] for r in rows)])
-            return MatchList(scope, run_id, False, _with_bridges(user_id, profiles, [
+            return MatchList(scope, run_id, False, [
                 Match(r["other_id"], r["display_name"] or str(r["other_id"]), r["score"],
                       r["reasons"]) for r in rows
-            ]))
+            ])
         return await _score_live(conn, user_id, scope, run_id, limit)
 
 
-def _with_bridges(user_id: int, profiles: list[TasteProfile], matches: list[Match]) -> list[Match]:
-    """Each match with its bridge (from the reader's side); the profiles hold both members."""
-    by_id = {p.user_id: p for p in profiles}
-    me = by_id.get(user_id)
-    if me is None:
-        return matches
-    return [
-        dataclasses.replace(m, bridge=bridge(me, by_id[m.user_id])) if m.user_id in by_id else m
-        for m in matches
-    ]
+async def with_bridge(pool: asyncpg.Pool, reader_id: int, match: Match) -> Match:
+    """``match`` with its bridge, from the reader's side (computed when its page is shown).
+
+    Only the two members' profiles are read: a list of matches costs nothing until a page of it
+    is looked at (``soundsync bench matches``: loading every listed match's profile up front
+    multiplied the bot's CPU per ``/matches`` about sixfold).
+    """
+    if match.bridge:
+        return match
+    async with pool.acquire() as conn:
+        profiles = {p.user_id: p for p in await load_profiles(conn, [reader_id, match.user_id])}
+    if reader_id not in profiles or match.user_id not in profiles:
+        return match
+    return dataclasses.replace(match, bridge=bridge(profiles[reader_id], profiles[match.user_id]))
 
 
 async def _check_member(
@@ -108,7 +110,7 @@ async def _score_live(
     me = next(p for p in profiles if p.user_id == user_id)
     others = [p for p in profiles if p.user_id != user_id]
     scored = await live_scoring.score_live(me, others, limit)
-    return MatchList(scope, run_id, True, _with_bridges(user_id, profiles, [
+    return MatchList(scope, run_id, True, [
         Match(m.user_id, names.get(m.user_id) or str(m.user_id), m.percent, m.reasons)
         for m in scored
-    ]))
+    ])
