@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+from cryptography.fernet import Fernet
 from pydantic import (
     AnyHttpUrl,
     Field,
@@ -139,6 +140,20 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
+
+    @field_validator("soundsync_secret_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked here, before any database or worker starts, not at the first stored token.
+        if value is not None:
+            try:
+                Fernet(value.get_secret_value())
+            except (ValueError, TypeError):
+                raise ValueError(
+                    "not a Fernet key (32 url-safe base64 bytes); make one with `python -c "
+                    "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
+                ) from None
+        return value
 
     @field_validator("metrics_token", mode="before")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +135,27 @@ def test_bot_with_env_example_copied_says_the_token_is_not_set(tmp_path: Path) -
     assert _one_line(result) == (
         "soundsync: configuration error: DISCORD_TOKEN is not set (required for this command)"
     )
+
+
+def test_web_on_a_port_in_use_is_one_line_before_the_database_starts(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        # No DATABASE_URL and a data dir that does not exist: had the database been started
+        # first, the embedded server would have been created there.
+        result = _run(["web", "--host", "127.0.0.1"], tmp_path, PORT=str(port),
+                      SPOTIFY_CLIENT_ID="app", SOUNDSYNC_SECRET_KEY=Fernet.generate_key().decode(),
+                      SOUNDSYNC_DATA_DIR=str(tmp_path / "data"))
+    assert result.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in _one_line(result)
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_malformed_secret_key_is_one_line_and_exit_2_before_anything_starts(tmp_path: Path) -> None:
+    result = _run(["web"], tmp_path, SPOTIFY_CLIENT_ID="app", SOUNDSYNC_SECRET_KEY="not-a-key",
+                  SOUNDSYNC_DATA_DIR=str(tmp_path / "data"))
+    assert result.returncode == 2
+    assert "SOUNDSYNC_SECRET_KEY" in _one_line(result)
+    assert "not a Fernet key" in _one_line(result)
+    assert not (tmp_path / "data").exists()
