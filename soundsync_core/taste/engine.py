@@ -19,7 +19,13 @@ from soundsync_core.taste.percent import reader_percent
 from soundsync_core.taste.profile import ProfileTable, TasteProfile, as_table
 from soundsync_core.taste.reasons import pair_reasons
 from soundsync_core.taste.similarity import TasteVectors, build_vectors, pair_scores, twin_scores
-from soundsync_core.taste.tribes import TribeResult, choose_k, cluster, describe_tribes
+from soundsync_core.taste.tribes import (
+    TribeResult,
+    choose_k,
+    cluster,
+    describe_tribes,
+    split_mixed_tribes,
+)
 
 
 @dataclass(frozen=True)
@@ -154,6 +160,8 @@ class TasteSpace:
         if k is None:
             k, silhouette = choose_k(embedding, seed=self.seed)
         labels, centres = cluster(embedding, max(1, min(k, self.n_members)), seed=self.seed)
+        if silhouette is not None:
+            labels, centres = split_mixed_tribes(embedding, labels, silhouette, seed=self.seed)
         items = self.vectors.items
         described = describe_tribes(labels, centres, items["artists"], items["genres"], self.names["artists"])
         coords = map_coordinates(embedding, seed=self.seed)

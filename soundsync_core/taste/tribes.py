@@ -48,6 +48,8 @@ MIN_LIFT = 1.25
 # listeners half of whom also like folk is a jazz tribe, and folk is not listed for it.
 RELATIVE_SCORE = 0.5
 MEMBERS_PER_TRIBE = 3
+# A split of a mixed tribe leaves at least this many members on each side.
+MIN_SPLIT_SIDE = 4
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,37 @@ def cluster(embedding: np.ndarray, k: int, *, seed: int = 0) -> tuple[np.ndarray
         model = KMeans(n_clusters=k, n_init=4, random_state=seed)
     labels = model.fit_predict(embedding)
     return labels.astype(np.int64), model.cluster_centers_
+
+
+def split_mixed_tribes(
+    embedding: np.ndarray, labels: np.ndarray, silhouette: float, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split every tribe whose two halves are further apart than the tribes are from each other.
+
+    KMeans at the silhouette's k would rather merge two small tastes than leave a large, diffuse
+    one whole (its objective is the sum of squared distances), so a tribe of jazz and reggae
+    fans can come out named after one of them. A tribe is split in two when the silhouette of
+    that split beats the whole clustering's ``silhouette`` (so no threshold of its own), and
+    again until no tribe splits. Returns the labels and each tribe's mean position.
+    """
+    labels = labels.copy()
+    for _ in range(MAX_TRIBES):
+        before = int(labels.max()) + 1
+        for tribe in range(before):
+            rows = np.flatnonzero(labels == tribe)
+            if len(rows) < 2 * MIN_SPLIT_SIDE:
+                continue
+            halves = KMeans(n_clusters=2, n_init=4, random_state=seed).fit_predict(embedding[rows])
+            if np.bincount(halves, minlength=2).min() < MIN_SPLIT_SIDE:
+                continue
+            apart = silhouette_score(embedding[rows], halves, metric="cosine",
+                                     sample_size=min(len(rows), SILHOUETTE_SAMPLE), random_state=seed)
+            if apart > silhouette:
+                labels[rows[halves == 1]] = int(labels.max()) + 1
+        if int(labels.max()) + 1 == before:
+            break
+    centres = np.stack([embedding[labels == t].mean(axis=0) for t in range(int(labels.max()) + 1)])
+    return labels, centres
 
 
 def describe_tribes(
