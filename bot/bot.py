@@ -23,6 +23,7 @@ from bot.views import HiAnswerButton, pooled_hi_answer_button
 from soundsync_core.repositories import app_state
 from soundsync_core.security.vault import TokenVault
 from soundsync_core.services import members
+from soundsync_core.services.recluster import RunnerFactory
 from soundsync_core.settings import Settings
 from soundsync_core.sources.base import SourceRegistry
 
@@ -119,6 +120,7 @@ class SoundSyncBot(commands.AutoShardedBot):
         sources: SourceRegistry | None = None,
         intents: discord.Intents | None = None,
         force_command_sync: bool = False,
+        recluster_runner: RunnerFactory | None = None,
         **options: Any,
     ) -> None:
         super().__init__(
@@ -136,6 +138,8 @@ class SoundSyncBot(commands.AutoShardedBot):
         # The say-hi Accept/Decline buttons this bot registers and sends, answering with its pool.
         self.hi_answers: type[HiAnswerButton] = pooled_hi_answer_button(pool)
         self.force_command_sync = force_command_sync
+        # Where /recluster runs its heavy blocks (the composition root's Dask cluster).
+        self.recluster_runner = recluster_runner
         self.identify_buckets = 1
         self._next_identify: dict[int, float] = {}
 

@@ -27,6 +27,7 @@ import discord
 import yarl
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from distributed import Client, LocalCluster
 
 from bot.bot import ShardingRequiredError, SoundSyncBot
 from bot.dm_sender import DiscordDMSender
@@ -34,6 +35,7 @@ from soundsync_cli.errors import CommandError
 from soundsync_cli.runtime import WEB_GC_THRESHOLDS, tune_gc_for_serving
 from soundsync_core.repositories.artist_catalogue import ArtistTagsTable
 from soundsync_core.security.vault import TokenVault
+from soundsync_core.services.dask_runner import DaskRunner
 from soundsync_core.services.export_import import SPOTIFY_EXPORT
 from soundsync_core.services.importer import PROFILE_IMPORT
 from soundsync_core.services.ingestion import refresh_stale_profiles
@@ -48,6 +50,7 @@ from soundsync_core.sources.listenbrainz_client import ListenBrainzClient
 from soundsync_core.sources.pacing import user_agent
 from soundsync_core.sources.spotify_gateway import SpotifyGateway, warm_worker, worker_initializer
 from soundsync_core.sources.spotify_source import SpotifySource
+from soundsync_core.taste.blocks import IN_PROCESS, BlockRunner
 from web.app import PathOnlyAccessLogger, create_app
 
 log = logging.getLogger(__name__)
@@ -101,6 +104,31 @@ def spotify_gateway(settings: Settings) -> Iterator[SpotifyGateway]:
 
 def _start_workers(workers: Executor, count: int) -> None:
     wait([workers.submit(warm_worker) for _ in range(count)])
+
+
+@contextlib.contextmanager
+def recluster_runner(settings: Settings, workers: int | None = None) -> Iterator[BlockRunner]:
+    """Where one recluster's heavy blocks run: the cluster at ``DASK_SCHEDULER_ADDRESS``, else
+    a local cluster of ``workers`` (default ``DASK_WORKERS``) processes, else (0) this process.
+
+    A local cluster lives for one recluster only: the bot does not keep idle workers all week.
+    """
+    if settings.dask_scheduler_address:
+        with Client(settings.dask_scheduler_address) as client:
+            yield DaskRunner(client)
+        return
+    count = settings.dask_workers if workers is None else workers
+    if count == 0:
+        yield IN_PROCESS
+        return
+    # One thread per worker process (BLAS too: the nanny sets OMP_NUM_THREADS=1), no dashboard
+    # (its port could clash with another process on the machine).
+    with (
+        LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
+                     dashboard_address=None, silence_logs=logging.WARNING) as cluster,
+        Client(cluster) as client,
+    ):
+        yield DaskRunner(client)
 
 
 def build_sources(
@@ -235,14 +263,16 @@ def weekly_jobs(
                     "refresh fetches nothing (reclusters still run)")
     elif sources.refreshed():
         refresh = partial(refresh_stale_profiles, pool, sources, vault)
-    return WeeklyJobs(pool, settings, DiscordDMSender(bot), refresh=refresh)
+    return WeeklyJobs(pool, settings, DiscordDMSender(bot), refresh=refresh,
+                      runner=partial(recluster_runner, settings))
 
 
 def build_bot(settings: Settings, pool: asyncpg.Pool, **options: Any) -> SoundSyncBot:
     """The bot, running the shards the settings name (unset: Discord's recommended count)."""
     shard_ids = list(settings.shard_ids) if settings.shard_ids is not None else None
     return SoundSyncBot(pool=pool, settings=settings, vault=vault_of(settings),
-                        shard_count=settings.shard_count, shard_ids=shard_ids, **options)
+                        shard_count=settings.shard_count, shard_ids=shard_ids,
+                        recluster_runner=partial(recluster_runner, settings), **options)
 
 
 async def sync_commands(settings: Settings, pool: asyncpg.Pool) -> None:

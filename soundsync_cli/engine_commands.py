@@ -9,11 +9,13 @@ import itertools
 import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
 from typing import TypeVar
 
 import asyncpg
 
 from soundsync_cli.args import add_database_option, positive, snowflake
+from soundsync_cli.bootstrap import recluster_runner
 from soundsync_cli.errors import CommandError, UsageError
 from soundsync_cli.progress import Progress
 from soundsync_cli.render import match_list_json, render_match_table, render_tribes
@@ -135,7 +137,8 @@ def run_recluster(args: argparse.Namespace, settings: Settings) -> int:
 async def _recluster(settings: Settings, url: str, guild_id: int | None) -> ReclusterSummary:
     async with open_pool(settings, url) as pool:
         try:
-            return await recluster(pool, guild_id=guild_id, progress=Progress("recluster"))
+            return await recluster(pool, guild_id=guild_id, progress=Progress("recluster"),
+                                   runner=partial(recluster_runner, settings))
         except (ReclusterBusyError, NothingToClusterError) as exc:
             raise CommandError(str(exc)) from None
 

@@ -7,6 +7,7 @@ sandbox can point them at the local fakes.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -125,6 +126,18 @@ class Settings(BaseSettings):
         description="Worker processes for the web server's Spotify calls (0: threads in-process)",
     )
 
+    # --- recluster on Dask ---------------------------------------------------------------
+    dask_scheduler_address: str | None = Field(
+        None,
+        description="Existing Dask scheduler to run the recluster's blocks on, e.g. "
+        "tcp://10.0.0.5:8786 (unset: a local cluster of DASK_WORKERS processes)",
+    )
+    dask_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=0, le=1024,
+        description="Worker processes of the local recluster cluster (default: this machine's "
+        "cores; 0: no cluster, the blocks run in the SoundSync process)",
+    )
+
     log_level: str = Field("INFO", description="Logging level")
 
     # --- tests ---------------------------------------------------------------------------
@@ -155,7 +168,7 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
-    @field_validator("metrics_token", mode="before")
+    @field_validator("metrics_token", "dask_scheduler_address", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
         # `METRICS_TOKEN=` in a .env means "no token", not "the empty token".

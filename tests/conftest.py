@@ -7,6 +7,7 @@ own fresh copy of it (``CREATE DATABASE … TEMPLATE``), so tests never see each
 
 from __future__ import annotations
 
+import os
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -20,6 +21,10 @@ from soundsync_core.db.migrations import migrate
 from soundsync_core.db.pool import connect, create_pool
 from soundsync_core.db.urls import with_database
 from soundsync_core.settings import load_settings
+
+# Reclusters run their blocks in-process unless a test is about Dask (it starts its own cluster):
+# a local cluster per recluster would make the suite slow.
+os.environ.setdefault("DASK_WORKERS", "0")
 
 
 @pytest.fixture(scope="session")

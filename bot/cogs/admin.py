@@ -70,7 +70,10 @@ class Admin(commands.Cog):
         progress = Progress(asyncio.get_running_loop())
         pump = asyncio.create_task(_pump(interaction, progress))
         try:
-            summary = await recluster(self.bot.pool, guild_id=interaction.guild_id, progress=progress)
+            summary = await recluster(
+                self.bot.pool, guild_id=interaction.guild_id, progress=progress,
+                runner=self.bot.recluster_runner,
+            )
         finally:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -21,11 +22,14 @@ from soundsync_core.errors import MemberFacingError
 from soundsync_core.repositories import match_store, runs
 from soundsync_core.repositories.community import load_community
 from soundsync_core.services.run_compute import RunResult, compute_run
+from soundsync_core.taste.blocks import IN_PROCESS, BlockRunner
 from soundsync_core.taste.match_rows import MatchRows
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, int, int], None]
+# Opens where the heavy blocks run for one recluster (a Dask cluster, or this process).
+RunnerFactory = Callable[[], AbstractContextManager[BlockRunner]]
 MATCHES_PER_MEMBER = 20
 
 
@@ -75,8 +79,13 @@ async def recluster(
     seed: int = 0,
     progress: ProgressCallback | None = None,
     executor: Executor | None = None,
+    runner: RunnerFactory | None = None,
 ) -> ReclusterSummary:
-    """Run one recluster for every guild (or just ``guild_id``) and switch it live."""
+    """Run one recluster for every guild (or just ``guild_id``) and switch it live.
+
+    ``runner`` opens where the heavy blocks run (the composition root's Dask cluster); unset,
+    they run in ``executor``. It is opened while the community loads and closed at the end.
+    """
     started = time.monotonic()
     report = progress or (lambda stage, done, total: None)
     async with pool.acquire() as conn:
@@ -86,9 +95,20 @@ async def recluster(
             dropped = await runs.discard_dead_runs(conn)
             if dropped:
                 log.warning("discarded %d run(s) left behind by a crashed recluster", dropped)
-            return await _run_locked(
-                conn, guild_id, matches_per_member, seed, report, executor, started
-            )
+            with ExitStack() as stack:
+                loop = asyncio.get_running_loop()
+                # A cluster starts in seconds: let it start while the community loads.
+                opening = (loop.run_in_executor(executor, stack.enter_context, runner())
+                           if runner is not None else None)
+                try:
+                    return await _run_locked(
+                        conn, guild_id, matches_per_member, seed, report, executor, started,
+                        opening,
+                    )
+                finally:
+                    if opening is not None:
+                        await asyncio.wait([opening])
+                        await loop.run_in_executor(executor, stack.close)
         finally:
             await runs.unlock_recluster(conn)
 
@@ -101,6 +121,7 @@ async def _run_locked(
     report: ProgressCallback,
     executor: Executor | None,
     started: float,
+    opening: asyncio.Future[BlockRunner] | None,
 ) -> ReclusterSummary:
     stages: dict[str, float] = {}
     mark = time.monotonic()
@@ -115,9 +136,13 @@ async def _run_locked(
     run_id = await runs.start_run(conn, guild_id, params)
     try:
         mark = time.monotonic()
+        block_runner = await opening if opening is not None else IN_PROCESS
+        stages["workers"] = time.monotonic() - mark
+        mark = time.monotonic()
         loop = asyncio.get_running_loop()
         result: RunResult = await loop.run_in_executor(
-            executor, lambda: compute_run(community, matches_per_member, seed, report)
+            executor,
+            lambda: compute_run(community, matches_per_member, seed, report, block_runner),
         )
         stages["compute"] = time.monotonic() - mark
         stages.update({f"compute: {name}": seconds for name, seconds in result.stages.items()})

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from soundsync_core.taste.blocks import IN_PROCESS, BlockRunner
 from soundsync_core.taste.bulk_reasons import PACKED, VIEW_NUMBER, pack_reasons
 from soundsync_core.taste.community import GLOBAL_SCOPE, Community
 from soundsync_core.taste.engine import MatchTable, TasteSpace
@@ -21,6 +22,8 @@ from soundsync_core.taste.similarity import TasteVectors
 from soundsync_core.taste.tribes import Tribe, TribeResult
 
 ProgressCallback = Callable[[str, int, int], None]
+# Pairs whose reasons one task packs: a chunk of rows is split so that every worker gets a share.
+PAIRS_PER_TASK = 25_000
 
 
 @dataclass
@@ -84,9 +87,17 @@ class _Clock:
 
 
 def compute_run(
-    community: Community, matches_per_member: int, seed: int, progress: ProgressCallback
+    community: Community,
+    matches_per_member: int,
+    seed: int,
+    progress: ProgressCallback,
+    runner: BlockRunner = IN_PROCESS,
 ) -> RunResult:
-    """Fit the taste space, find tribes, rank every member's matches in every scope."""
+    """Fit the taste space, find tribes, rank every member's matches in every scope.
+
+    ``runner`` runs the heavy blocks (scores, top-k, reasons as they are written); the result
+    does not depend on it.
+    """
     clock = _Clock()
     user_ids = community.profiles.user_ids
     index_of = {int(u): i for i, u in enumerate(user_ids)}
@@ -104,10 +115,10 @@ def compute_run(
     scopes = _scopes(community, index_of)
     table = space.top_matches(
         scopes, k=matches_per_member, exclude=Exclusions.of(hidden, pairs),
-        progress=lambda done, total: progress("matching", done, total),
+        progress=lambda done, total: progress("matching", done, total), runner=runner,
     )
     clock.lap("matching")
-    matches = _match_rows(space, table, user_ids)
+    matches = _match_rows(space, table, user_ids, runner)
     return RunResult(
         k=tribes.k,
         tribes=tribes.tribes,
@@ -120,14 +131,16 @@ def compute_run(
     )
 
 
-def _match_rows(space: TasteSpace, table: MatchTable, user_ids: np.ndarray) -> MatchRows:
+def _match_rows(
+    space: TasteSpace, table: MatchTable, user_ids: np.ndarray, runner: BlockRunner
+) -> MatchRows:
     """Match rows in ``(scope, member, rank)`` order; their reasons are made when written."""
     order = np.lexsort((table.rank, table.user_idx, table.scope_id))
     left, right = table.user_idx[order], table.other_idx[order]
     return MatchRows(
         scope_id=table.scope_id[order], user_id=user_ids[left], rank=table.rank[order],
         other_id=user_ids[right], score=table.percent[order],
-        reasons=PairReasons(space.vectors, left, right, user_ids),
+        reasons=PairReasons(space.vectors, left, right, user_ids, runner),
     )
 
 
@@ -140,9 +153,15 @@ class PairReasons:
     """
 
     def __init__(
-        self, vectors: TasteVectors, left: np.ndarray, right: np.ndarray, user_ids: np.ndarray
+        self,
+        vectors: TasteVectors,
+        left: np.ndarray,
+        right: np.ndarray,
+        user_ids: np.ndarray,
+        runner: BlockRunner = IN_PROCESS,
     ) -> None:
         self._vectors = vectors
+        self._runner = runner
         a_first = user_ids[left] < user_ids[right]
         pair_a, pair_b = np.where(a_first, left, right), np.where(a_first, right, left)
         keys, self._row_pair = np.unique(pair_a * len(user_ids) + pair_b, return_inverse=True)
@@ -153,7 +172,11 @@ class PairReasons:
     def __call__(self, start: int, end: int) -> np.ndarray:
         needed = self._row_pair[start:end]
         new = np.unique(needed[~self._done[needed]])
-        self._packed[new] = pack_reasons(self._vectors, self._a[new], self._b[new])
+        pieces = ((self._a[new[s : s + PAIRS_PER_TASK]], self._b[new[s : s + PAIRS_PER_TASK]])
+                  for s in range(0, len(new), PAIRS_PER_TASK))
+        packed = list(self._runner.map(pack_reasons, (self._vectors,), pieces))
+        if packed:
+            self._packed[new] = np.concatenate(packed)
         self._done[new] = True
         return self._packed[needed]
 

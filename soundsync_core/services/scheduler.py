@@ -34,7 +34,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from soundsync_core.repositories import scheduler_runs
 from soundsync_core.services.digest import DMSender, fill_outbox, period_of
 from soundsync_core.services.digest_delivery import drain_outbox
-from soundsync_core.services.recluster import NothingToClusterError, ReclusterBusyError, recluster
+from soundsync_core.services.recluster import (
+    NothingToClusterError,
+    ReclusterBusyError,
+    RunnerFactory,
+    recluster,
+)
 from soundsync_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,6 +68,7 @@ class WeeklyJobs:
         sender: DMSender,
         *,
         refresh: Refresh | None = None,
+        runner: RunnerFactory | None = None,
         max_attempts: int = 3,
         matches_per_digest: int = 5,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -71,6 +77,7 @@ class WeeklyJobs:
         self.settings = settings
         self.sender = sender
         self.refresh = refresh
+        self.runner = runner
         self.max_attempts = max_attempts
         self.matches_per_digest = matches_per_digest
         self.now = now
@@ -107,7 +114,7 @@ class WeeklyJobs:
                 # Stale profiles are better than no recluster at all.
                 log.exception("profile refresh failed; reclustering the profiles we have")
         try:
-            summary = await recluster(self.pool)
+            summary = await recluster(self.pool, runner=self.runner)
         except ReclusterBusyError:
             log.info("weekly recluster: a recluster is already running; not starting another")
         except NothingToClusterError as exc:

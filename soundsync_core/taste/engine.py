@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from soundsync_core.taste.blocks import BlockRunner
 from soundsync_core.taste.embedding import map_coordinates, svd_projection, unit_rows
 from soundsync_core.taste.neighbours import Exclusions, Neighbours, Progress, neighbours
 from soundsync_core.taste.percent import reader_percent
@@ -120,12 +121,14 @@ class TasteSpace:
         *,
         exclude: Exclusions | None = None,
         progress: Progress | None = None,
+        runner: BlockRunner | None = None,
     ) -> MatchTable:
         """Top ``k`` matches of every member of every scope (scope id → member indices).
 
         Ranked by the symmetric score; self, hidden members and excluded pairs never appear.
         Scopes above 5 000 members use an inner-product candidate search (see
-        :mod:`neighbours`); ``progress(done, total)`` counts members over all scopes.
+        :mod:`neighbours`); ``progress(done, total)`` counts members over all scopes; ``runner``
+        runs the scored blocks (default: in this process; same result either way).
         """
         total = sum(len(set(members)) for members in scopes.values())
         parts: list[tuple[int, Neighbours]] = []
@@ -140,6 +143,7 @@ class TasteSpace:
                 embedding=lambda: self.projection,
                 seed=self.seed,
                 progress=tick,
+                runner=runner,
             )
             parts.append((scope_id, found))
             offset += len(found.rows)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.cluster import MiniBatchKMeans
 
+from soundsync_core.taste.blocks import IN_PROCESS, BlockRunner
 from soundsync_core.taste.similarity import TasteVectors, block_scores, member_slice
 
 EXACT_LIMIT = 5_000
@@ -78,24 +79,29 @@ def neighbours(
     embedding: Callable[[], np.ndarray] | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    runner: BlockRunner | None = None,
 ) -> Neighbours:
     """Top-``m`` others of every member of ``scope`` (member indices) within ``scope``.
 
     ``embedding()`` gives points whose dot products approximate the scores (the SVD
     projection); it is only asked for when the scope is large enough to need candidates.
+    ``runner`` scores and ranks the blocks (default: here, one after the other); the result
+    does not depend on it.
     """
     scope = np.unique(np.asarray(scope, dtype=np.int64))
     out = _empty(scope, m)
     searched = len(scope) > EXACT_LIMIT and embedding is not None
     blocks = _candidate_blocks(embedding()[scope], scope, seed) if searched else _exact_blocks(scope)
+    masks = Masks.of(exclusions or Exclusions(), vectors.n_members)
+    items = ((query_pos, scope[query_pos], candidates, m) for query_pos, candidates in blocks)
     done = 0
-    ranker = _Ranker(vectors, exclusions or Exclusions())
-    for query_pos, candidates in blocks:
-        ranker.fill(out, query_pos, scope[query_pos], candidates, m)
+    for query_pos, others, score in (runner or IN_PROCESS).map(rank_block, (vectors, masks), items):
+        out.others[query_pos, : others.shape[1]] = others
+        out.score[query_pos, : score.shape[1]] = score
         done += len(query_pos)
         if progress is not None:
             progress(done, len(scope))
-    return _both_ways(out, ranker.hidden) if searched else out
+    return _both_ways(out, masks.hidden) if searched else out
 
 
 def _both_ways(found: Neighbours, hidden: np.ndarray) -> Neighbours:
@@ -192,48 +198,73 @@ def _group(labels: np.ndarray, n_groups: int) -> list[np.ndarray]:
     return [order[bounds[g] : bounds[g + 1]] for g in range(n_groups)]
 
 
-class _Ranker:
-    """Scores one block, masks self/hidden/excluded pairs, keeps the top ``m`` per query."""
+@dataclass(frozen=True)
+class Masks:
+    """What every block masks: hidden members (as others) and each member's excluded others."""
 
-    def __init__(self, vectors: TasteVectors, exclusions: Exclusions):
-        self.vectors = vectors
-        self.exclusions = exclusions
-        self.hidden = np.zeros(vectors.n_members, dtype=bool)
-        self.hidden[list(exclusions.hidden)] = True
-        self.position = np.full(vectors.n_members, -1, dtype=np.int64)
+    hidden: np.ndarray
+    pairs: Mapping[int, frozenset[int]]
 
-    def fill(
-        self,
-        out: Neighbours,
-        query_pos: np.ndarray,
-        queries: np.ndarray,
-        candidates: np.ndarray,
-        m: int,
-    ) -> None:
-        """Write the top ``m`` candidates of each query into ``out`` at ``query_pos``."""
-        score = block_scores(
-            self.vectors,
-            member_slice(self.vectors, queries),
-            member_slice(self.vectors, candidates),
-        )
-        self._mask(score, queries, candidates)
-        keep = min(m, len(candidates))
-        top = np.argpartition(-score, keep - 1, axis=1)[:, :keep]
-        order = np.argsort(-np.take_along_axis(score, top, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
-        best = np.take_along_axis(score, top, axis=1)
-        valid = np.isfinite(best)
-        out.others[query_pos, :keep] = np.where(valid, candidates[top], -1)
-        out.score[query_pos, :keep] = best
+    @classmethod
+    def of(cls, exclusions: Exclusions, n_members: int) -> Masks:
+        """The boolean hidden mask of ``n_members`` and the exclusions' pairs."""
+        hidden = np.zeros(n_members, dtype=bool)
+        hidden[list(exclusions.hidden)] = True
+        return cls(hidden, exclusions.pairs or {})
 
-    def _mask(self, score: np.ndarray, queries: np.ndarray, candidates: np.ndarray) -> None:
-        score[:, self.hidden[candidates]] = -np.inf
-        self.position[candidates] = np.arange(len(candidates))
-        own = self.position[queries]
-        mine = np.flatnonzero(own >= 0)
-        score[mine, own[mine]] = -np.inf
-        pairs = self.exclusions.pairs or {}
-        for row in np.flatnonzero(np.isin(queries, list(pairs))) if pairs else ():
-            cols = self.position[list(pairs[int(queries[row])])]
-            score[row, cols[cols >= 0]] = -np.inf
-        self.position[candidates] = -1
+
+def rank_block(
+    vectors: TasteVectors,
+    masks: Masks,
+    query_pos: np.ndarray,
+    queries: np.ndarray,
+    candidates: np.ndarray,
+    m: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Score one block and keep the top ``m`` candidates of each query.
+
+    Returns ``(query_pos, others, score)``: others are member indices best first (``-1`` where
+    fewer are allowed), equal scores ordered by member index — the user id order, as a
+    :class:`ProfileTable` is sorted by user id — so every runner picks the same top ``m``.
+    """
+    score = block_scores(
+        vectors, member_slice(vectors, queries), member_slice(vectors, candidates)
+    )
+    _mask(score, masks, queries, candidates)
+    keep = min(m, len(candidates))
+    key = _ranking_key(score, candidates)
+    top = np.argpartition(key, len(candidates) - keep, axis=1)[:, len(candidates) - keep :]
+    order = np.argsort(-np.take_along_axis(key, top, axis=1), axis=1)
+    top = np.take_along_axis(top, order, axis=1)
+    best = np.take_along_axis(score, top, axis=1)
+    return query_pos, np.where(np.isfinite(best), candidates[top], -1), best
+
+
+def _ranking_key(score: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """One int64 per cell ordered like (score, −member index): ties go to the smaller index."""
+    # Adding +0.0 turns −0.0 into +0.0; flipping a negative float's magnitude bits makes its
+    # int32 bit pattern order like its value.
+    bits = (score + np.float32(0.0)).view(np.int32)
+    ordered = np.where(bits < 0, bits ^ np.int32(0x7FFFFFFF), bits).astype(np.int64)
+    return (ordered << 32) | (0xFFFFFFFF - candidates.astype(np.int64))
+
+
+def _mask(score: np.ndarray, masks: Masks, queries: np.ndarray, candidates: np.ndarray) -> None:
+    score[:, masks.hidden[candidates]] = -np.inf
+    order = np.argsort(candidates, kind="stable")
+    sorted_candidates = candidates[order]
+
+    def positions(members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in ``candidates`` of those of ``members`` that are candidates."""
+        at = np.minimum(np.searchsorted(sorted_candidates, members), len(candidates) - 1)
+        found = sorted_candidates[at] == members
+        return found, order[at]
+
+    found, own = positions(queries)
+    score[np.flatnonzero(found), own[found]] = -np.inf
+    if not masks.pairs:
+        return
+    for row in np.flatnonzero(np.isin(queries, list(masks.pairs))):
+        excluded = np.fromiter(masks.pairs[int(queries[row])], dtype=np.int64)
+        found, cols = positions(excluded)
+        score[row, cols[found]] = -np.inf
