@@ -14,6 +14,7 @@ from soundsync_bench.report import write_section
 from soundsync_cli.args import positive
 from soundsync_cli.bench_matches import register_matches_bench
 from soundsync_cli.bench_recluster import register_recluster_bench
+from soundsync_cli.bench_scale import register_scale_bench
 from soundsync_cli.web_commands import register_link_bench
 from soundsync_core.settings import Settings
 
@@ -35,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     quality.set_defaults(handler=run_quality_bench)
     register_matches_bench(benches)
     register_recluster_bench(benches)
+    register_scale_bench(benches)
     register_link_bench(benches)
 
 

@@ -125,6 +125,17 @@ async def copy_match_chunk(conn: asyncpg.Connection, run_id: int, chunk: bytes) 
     )
 
 
+async def storage_sizes_mb(conn: asyncpg.Connection, run_id: int) -> dict[str, float]:
+    """MB on disk of the database, the profiles (with indexes) and one run's matches partition."""
+    row = await conn.fetchrow(
+        """SELECT pg_database_size(current_database()) AS database,
+                  pg_total_relation_size('profiles') AS profiles,
+                  pg_total_relation_size($1::regclass) AS run_matches""",
+        match_partition(run_id),
+    )
+    return {name: row[name] / 2**20 for name in ("database", "profiles", "run_matches")}
+
+
 _LIVE_MATCHES = f"""SELECT l.run_id, m.other_id, m.score, m.reasons, m.why, o.display_name
     FROM live_runs l
     JOIN matches m ON m.run_id = l.run_id AND m.scope_id = l.scope_id
