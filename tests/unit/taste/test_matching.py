@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -86,3 +88,24 @@ def test_recommend_maps_user_ids_to_best_matches() -> None:
     same = [group_of[u] == group_of[o] for u, others in recs.items() for o in others]
     assert all(len(v) == 10 for v in recs.values())
     assert np.mean(same) > 0.9
+
+
+@pytest.mark.parametrize("exact_limit", [5000, 50])
+def test_equal_scores_are_ranked_by_user_id(monkeypatch, exact_limit) -> None:
+    profiles, _ = community(300, 5, seed=3, group_share=0.5, tracks=True)
+    # Six identical copies of one member: every other member scores them equally.
+    last = max(p.user_id for p in profiles)
+    clones = [dataclasses.replace(profiles[0], user_id=last + 1 + i) for i in range(6)]
+    space = TasteSpace.fit(sorted([*profiles, *clones], key=lambda p: p.user_id))
+    monkeypatch.setattr(neighbours_module, "EXACT_LIMIT", exact_limit)
+    clone_rows = {space.index_of(p.user_id) for p in clones} | {space.index_of(profiles[0].user_id)}
+    table = space.top_matches({0: range(space.n_members)}, k=20)
+    checked = 0
+    for user, others in _lists(table).items():
+        listed = [o for o in others if o in clone_rows]
+        if user not in clone_rows and len(listed) > 1:
+            assert listed == sorted(listed)
+            positions = [others.index(o) for o in listed]
+            assert positions == list(range(positions[0], positions[0] + len(listed)))
+            checked += 1
+    assert checked > 10
