@@ -14,7 +14,7 @@ from soundsync_bench.scale import BENCH_DATABASE, ScaleReport, format_markdown, 
 from soundsync_cli.args import at_least
 from soundsync_cli.bootstrap import recluster_runner
 from soundsync_cli.progress import Progress
-from soundsync_cli.runtime import configure_logging, database_url, open_pool
+from soundsync_cli.runtime import configure_logging, database_url, open_pool, tune_gc_for_serving
 from soundsync_core.db.databases import side_database
 from soundsync_core.settings import Settings
 
@@ -60,7 +60,7 @@ async def _bench(
     runner = partial(recluster_runner, settings, workers)
     async with open_pool(settings, url) as pool:
         return await run_scale_bench(pool, members, workers, runner, seed=seed, say=_say,
-                                     progress=Progress("recluster"))
+                                     progress=Progress("recluster"), serving=tune_gc_for_serving)
 
 
 def _say(text: str) -> None:

@@ -114,8 +114,8 @@ def recluster_runner(settings: Settings, workers: int | None = None) -> Iterator
     A local cluster lives for one recluster only: the bot does not keep idle workers all week.
     """
     if settings.dask_scheduler_address:
-        with Client(settings.dask_scheduler_address) as client:
-            yield DaskRunner(client)
+        with _client(settings.dask_scheduler_address) as runner:
+            yield runner
         return
     count = settings.dask_workers if workers is None else workers
     if count == 0:
@@ -126,9 +126,20 @@ def recluster_runner(settings: Settings, workers: int | None = None) -> Iterator
     with (
         LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
                      dashboard_address=None, silence_logs=logging.WARNING) as cluster,
-        Client(cluster) as client,
+        _client(cluster) as runner,
     ):
+        yield runner
+
+
+@contextlib.contextmanager
+def _client(address: str | LocalCluster) -> Iterator[DaskRunner]:
+    # Not `with Client(…)`: that sets a context variable, and the recluster opens and closes
+    # its runner in different executor threads.
+    client = Client(address, set_as_default=False)
+    try:
         yield DaskRunner(client)
+    finally:
+        client.close()
 
 
 def build_sources(

@@ -44,21 +44,38 @@ def bridge(reader: TasteProfile, other: TasteProfile, limit: int = BRIDGE_SIZE) 
     known_artists = {a.id: a.name or a.id for a in reader.artists}
     known_tracks = {t.id for t in reader.tracks}
     shared_genres = _genres(reader) & _genres(other)
-    items: list[BridgeItem] = []
-    for track in other.tracks:
-        if track.id in known_tracks:
-            continue
-        liked = [known_artists[a] for a in track.artist_ids if a in known_artists]
-        weight = 1.0 / math.log2(max(track.rank, 1) + 1)
-        items.append(BridgeItem("track", track.id, track.name or track.id, track.rank,
-                                weight * (2.0 if liked else 1.0), liked[0] if liked else ""))
-    for artist in other.artists:
-        if artist.id in known_artists:
-            continue
-        common = [g for g in artist.genres if g in shared_genres]
-        link = len(common) / len(artist.genres) if artist.genres else 0.0
-        weight = 1.0 / math.log2(max(artist.rank, 1) + 1)
-        items.append(BridgeItem("artist", artist.id, artist.name or artist.id, artist.rank,
-                                weight * (1.0 + link), common[0] if common else ""))
-    items.sort(key=lambda item: (-item.score, item.rank, item.kind != "track", item.id))
-    return items[:limit]
+    # Sort keys first and build items for the winners only: a match has ~100 candidates.
+    keys: list[tuple[float, int, bool, str, int]] = []
+    for index, track in enumerate(other.tracks):
+        if track.id not in known_tracks:
+            liked = any(a in known_artists for a in track.artist_ids)
+            keys.append((-_weight(track.rank) * (2.0 if liked else 1.0), track.rank, False,
+                         track.id, index))
+    for index, artist in enumerate(other.artists):
+        if artist.id not in known_artists:
+            common = sum(g in shared_genres for g in artist.genres)
+            link = common / len(artist.genres) if artist.genres else 0.0
+            keys.append((-_weight(artist.rank) * (1.0 + link), artist.rank, True, artist.id, index))
+    keys.sort()
+    return [_item(reader_artists=known_artists, shared_genres=shared_genres, other=other, key=key)
+            for key in keys[:limit]]
+
+
+def _weight(rank: int) -> float:
+    return 1.0 / math.log2(max(rank, 1) + 1)
+
+
+def _item(
+    *, reader_artists: dict[str, str], shared_genres: set[str], other: TasteProfile,
+    key: tuple[float, int, bool, str, int],
+) -> BridgeItem:
+    score, rank, is_artist, item_id, index = key
+    if not is_artist:
+        track = other.tracks[index]
+        liked = [reader_artists[a] for a in track.artist_ids if a in reader_artists]
+        return BridgeItem("track", item_id, track.name or item_id, rank, -score,
+                          liked[0] if liked else "")
+    artist = other.artists[index]
+    common = [g for g in artist.genres if g in shared_genres]
+    return BridgeItem("artist", item_id, artist.name or item_id, rank, -score,
+                      common[0] if common else "")

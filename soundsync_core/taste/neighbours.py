@@ -30,6 +30,7 @@ from sklearn.cluster import MiniBatchKMeans
 
 from soundsync_core.taste.blocks import IN_PROCESS, BlockRunner
 from soundsync_core.taste.similarity import TasteVectors, block_scores, member_slice
+from soundsync_core.taste.tribes import one_openmp_thread
 
 EXACT_LIMIT = 5_000
 PROBES = 3
@@ -152,9 +153,10 @@ def _candidate_blocks(
     """Yield (query positions in scope, candidate member indices) grouped by first probe."""
     n_clusters = max(2, round(math.sqrt(len(scope))))
     augmented = _augmented(points)
-    kmeans = MiniBatchKMeans(
-        n_clusters=n_clusters, batch_size=4096, n_init=1, max_iter=50, random_state=seed
-    ).fit(augmented)
+    with one_openmp_thread():
+        kmeans = MiniBatchKMeans(
+            n_clusters=n_clusters, batch_size=4096, n_init=1, max_iter=50, random_state=seed
+        ).fit(augmented)
     queries = np.hstack([points, np.zeros((len(points), 1), dtype=points.dtype)])
     probes = _nearest_centroids(queries, kmeans.cluster_centers_, PROBES)
     labels = probes[:, 0]
