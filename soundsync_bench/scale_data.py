@@ -20,7 +20,9 @@ TOP_ITEMS = 50
 TRACKS_PER_ARTIST = 10
 BIG_GUILD_SHARE = 0.2
 BIG_GUILD = 1
-MEMBERS_PER_GUILD = 500  # guilds = members / this (at least 4)
+MEMBERS_PER_GUILD = 500  # guilds = members / this, at least MIN_GUILDS
+# With fewer guilds the biggest of the Zipf-like ones would outgrow the one with a fifth.
+MIN_GUILDS = 60
 ZIPF_EXPONENT = 1.0
 LOAD_CHUNK = 50_000
 TEXT_OID = 25
@@ -89,7 +91,7 @@ def _distinct_zipf(rng: np.random.Generator, rows: int, size: int, count: int) -
 
 def _guilds(rng: np.random.Generator, members: int) -> tuple[np.ndarray, np.ndarray]:
     """(guild id, member row) pairs: 1–3 guilds each, guild 1 with a fifth of everyone."""
-    n_guilds = max(4, members // MEMBERS_PER_GUILD)
+    n_guilds = max(MIN_GUILDS, members // MEMBERS_PER_GUILD)
     in_big = rng.permutation(members) < round(BIG_GUILD_SHARE * members)
     slots = rng.integers(1, 4, members) - in_big
     # Other guilds' sizes fall like 1/(rank + 2): the biggest stays below guild 1's fifth.
