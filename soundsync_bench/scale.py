@@ -33,6 +33,7 @@ from soundsync_bench.scale_data import (
     generate_scale_community,
     load_scale_community,
 )
+from soundsync_core.db.databases import analyze
 from soundsync_core.repositories import match_store
 from soundsync_core.repositories.profile_table import load_profile_table
 from soundsync_core.services.matches import matches_for
@@ -138,6 +139,8 @@ async def run_scale_bench(
     community = generate_scale_community(members, seed=seed)
     async with pool.acquire() as conn:
         await load_scale_community(conn, community)
+        # A community that grew member by member has statistics; a bulk load needs them now.
+        await analyze(conn)
     report.guilds = len(np.unique(community.guild_of))
     report.setup_seconds = time.monotonic() - mark
     tell(f"reclustering with {workers or 'no'} Dask worker(s)")

@@ -259,6 +259,8 @@ def describe_settings() -> list[tuple[str, str, str]]:
     """(variable, default, description) of every setting, for the README and ``--help``."""
     rows = []
     for name, field in Settings.model_fields.items():
-        default = "" if field.default is None else str(field.default)
+        # A default computed at start-up (DASK_WORKERS: the cores) is named by its description.
+        computed = field.default is None or field.default_factory is not None
+        default = "" if computed else str(field.default)
         rows.append((_env_name(name), default, field.description or ""))
     return rows

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncpg
+
 from soundsync_core.db.migrations import migrate
 from soundsync_core.db.pool import connect
 from soundsync_core.db.urls import with_database
@@ -34,3 +36,8 @@ async def drop_database(server: str, name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+async def analyze(conn: asyncpg.Connection) -> None:
+    """Planner statistics for every table, as autovacuum would gather them after a bulk load."""
+    await conn.execute("ANALYZE")
