@@ -10,7 +10,6 @@ every identifier has a fixed width, so every row of a table has the same layout.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -140,9 +139,6 @@ def _copy_bytes(fields: list[list[np.ndarray]]) -> bytes:
     rows = len(fields[0][0])
     blocks = [_be(len(fields), ">i2", rows)] + [part for field in fields for part in field]
     return _HEADER + np.hstack(blocks).tobytes() + _TRAILER
-
-
-Say = Callable[[str], None]
 
 
 async def load_scale_community(conn: asyncpg.Connection, community: ScaleCommunity) -> None:
