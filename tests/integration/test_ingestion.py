@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
-import asyncpg
 import pytest
 
 from soundsync_core.db.pool import connect
@@ -31,15 +28,9 @@ from soundsync_core.services.notifications import (
 from soundsync_core.sources.base import SourceRegistry
 from soundsync_core.sources.spotify_gateway import PauseGate, SpotifyGateway
 from soundsync_core.sources.spotify_source import SpotifySource, sync_app_facts
-from tests.integration.link_harness import LinkHarness, link_harness
+from tests.integration.link_harness import LinkHarness
 
 pytestmark = pytest.mark.filterwarnings("ignore:You're using `audio_features:DeprecationWarning")
-
-
-@pytest.fixture
-async def h(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[LinkHarness]:
-    async with link_harness(pool, tmp_path) as harness:
-        yield harness
 
 
 async def _refresh(h: LinkHarness, **kwargs: object) -> RefreshReport:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -17,18 +14,12 @@ from soundsync_core.repositories import app_state
 from soundsync_core.repositories.accounts import NOT_ALLOWLISTED
 from soundsync_core.services.notifications import LINKED
 from soundsync_core.sources.spotify_auth import code_challenge
-from tests.integration.link_harness import LinkHarness, link_harness
+from tests.integration.link_harness import LinkHarness
 from web.app import create_app
 
 pytestmark = pytest.mark.filterwarnings("ignore:You're using `audio_features:DeprecationWarning")
 
 MEMBER_TABLES = ("accounts", "profiles", "guild_members", "members")
-
-
-@pytest.fixture
-async def h(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[LinkHarness]:
-    async with link_harness(pool, tmp_path) as harness:
-        yield harness
 
 
 async def _nothing_written(h: LinkHarness) -> None:

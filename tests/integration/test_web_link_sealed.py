@@ -10,27 +10,18 @@ import asyncio
 import html
 import logging
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from tests.integration.link_harness import LinkHarness, link_harness
+from tests.integration.link_harness import LinkHarness
 from web.app import create_app
 
 pytestmark = pytest.mark.filterwarnings("ignore:You're using `audio_features:DeprecationWarning")
 
 MEMBER_TABLES = ("accounts", "profiles", "guild_members", "members")
-
-
-@pytest.fixture
-async def h(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[LinkHarness]:
-    async with link_harness(pool, tmp_path) as harness:
-        yield harness
 
 
 async def _nothing_written(h: LinkHarness) -> None:
