@@ -138,21 +138,26 @@ def split_mixed_tribes(
     one whole (its objective is the sum of squared distances), so a tribe of jazz and reggae
     fans can come out named after one of them. A tribe is split in two when the silhouette of
     that split beats the whole clustering's ``silhouette`` (so no threshold of its own), and
-    again until no tribe splits. Returns the labels and each tribe's mean position.
+    again until no tribe splits (or there are as many tribes as k may be). Returns the labels
+    and each tribe's mean position.
     """
     labels = labels.copy()
+    rng = np.random.default_rng(seed)
+    cap = max(MAX_TRIBES, int(labels.max()) + 1)  # never more tribes than k may give
     for _ in range(MAX_TRIBES):
         before = int(labels.max()) + 1
         for tribe in range(before):
             rows = np.flatnonzero(labels == tribe)
-            if len(rows) < 2 * MIN_SPLIT_SIDE:
+            if int(labels.max()) + 1 >= cap or len(rows) < 2 * MIN_SPLIT_SIDE:
                 continue
-            halves = KMeans(n_clusters=2, n_init=4, random_state=seed).fit_predict(embedding[rows])
-            if np.bincount(halves, minlength=2).min() < MIN_SPLIT_SIDE:
+            # The split is judged on a sample of a large tribe, then applied to all its members.
+            sample = rows if len(rows) <= SILHOUETTE_SAMPLE else rng.choice(
+                rows, SILHOUETTE_SAMPLE, replace=False)
+            model = KMeans(n_clusters=2, n_init=4, random_state=seed).fit(embedding[sample])
+            if np.bincount(model.labels_, minlength=2).min() < MIN_SPLIT_SIDE:
                 continue
-            apart = silhouette_score(embedding[rows], halves, metric="cosine",
-                                     sample_size=min(len(rows), SILHOUETTE_SAMPLE), random_state=seed)
-            if apart > silhouette:
+            if silhouette_score(embedding[sample], model.labels_, metric="cosine") > silhouette:
+                halves = model.predict(embedding[rows])
                 labels[rows[halves == 1]] = int(labels.max()) + 1
         if int(labels.max()) + 1 == before:
             break
