@@ -1,9 +1,9 @@
 """A dense low-dimensional taste embedding (TruncatedSVD) and the 2-D taste-map projection.
 
-The projection serves tribes, the map and candidate generation — never the final ranking. Each
-view block is on the views' common scale; it is scaled by ``sqrt(view weight)`` before stacking
-so the projection's dot product approximates the weighted compatibility (candidate generation
-searches it by inner product), and the standardised audio block is scaled down further so a
+The projection serves tribes, the map and the late joiners' nearest tribes — never the ranking
+(candidates come from shared items, :mod:`shared_items`). Each view block is on the views'
+common scale; it is scaled by ``sqrt(view weight)`` before stacking so the projection's dot
+product approximates the weighted compatibility, and the standardised audio block is scaled down further so a
 18-column dense block cannot dominate sparse artist evidence. Tribes and the map use the
 projection's rows normalised to unit length (cosine geometry: *what* a member listens to, not
 how rare it is).
@@ -17,15 +17,14 @@ from sklearn.decomposition import PCA, TruncatedSVD
 
 from soundsync_core.taste.similarity import SPARSE_VIEWS, VIEW_WEIGHTS, TasteVectors
 
-# Candidate search needs a finer projection than tribes: recall of the exact top 10 on a
-# 12 000-member synthetic community was 0.94 at 48 components and 0.953 at 96. Two power
-# iterations instead of four keep 96 components as cheap as 48 were (recall 0.954 with four).
-# Tribes and the map use the leading 24 (TruncatedSVD orders components by singular value):
-# broad tastes live there, and on the demo's communities (600 members, 15 planted groups) the
-# tribes kept planted groups apart better than with 48 (0–1 groups sharing a tribe, not 1–3).
-PROJECTION_DIM = 96
-SVD_ITERATIONS = 2
+# Tribes and the map use 24 components: broad tastes live there, and on the demo's communities
+# (600 members, 15 planted groups) the tribes kept planted groups apart better than with 48
+# (0–1 groups sharing a tribe, not 1–3). Until issue #12 the candidate search used 96 (with two
+# power iterations); now only those 24 are computed, with four power iterations (at 100,000
+# members: 8.7 s, where 96 components with two took 16.7 s on the same loaded host).
 EMBEDDING_DIM = 24
+PROJECTION_DIM = EMBEDDING_DIM
+SVD_ITERATIONS = 4
 AUDIO_BLOCK_SCALE = 0.5
 
 

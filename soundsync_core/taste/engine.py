@@ -87,12 +87,12 @@ class TasteSpace:
 
     @cached_property
     def projection(self) -> np.ndarray:
-        """SVD projection (members × ≤ 96) whose dot products approximate the scores."""
+        """SVD projection (members × ≤ 24) whose dot products approximate the scores."""
         return svd_projection(self.vectors, seed=self.seed)
 
     @cached_property
     def embedding(self) -> np.ndarray:
-        """The projection's leading 24 columns at unit length: tribes' and the map's geometry."""
+        """The projection's rows at unit length: tribes' and the map's geometry."""
         return unit_rows(self.projection)
 
     @cached_property
@@ -126,7 +126,7 @@ class TasteSpace:
         """Top ``k`` matches of every member of every scope (scope id → member indices).
 
         Ranked by the symmetric score; self, hidden members and excluded pairs never appear.
-        Scopes above 5 000 members use an inner-product candidate search (see
+        Scopes above 5 000 members use a shared-item candidate search (see
         :mod:`neighbours`); ``progress(done, total)`` counts members over all scopes; ``runner``
         runs the scored blocks (default: in this process; same result either way).
         """
@@ -140,8 +140,6 @@ class TasteSpace:
                 np.asarray(list(members), dtype=np.int64),
                 k,
                 exclusions=exclude,
-                embedding=lambda: self.projection,
-                seed=self.seed,
                 progress=tick,
                 runner=runner,
             )

@@ -1,40 +1,35 @@
-"""Top-M neighbours within a scope: exact blocked products, or an inner-product search at scale.
+"""Top-M neighbours within a scope: exact blocked products, or a shared-item search at scale.
 
-Both paths score candidates exactly with :func:`block_scores` and rank them by that symmetric
-score (an inner product of the members' weighted vectors — not a cosine).
+Both paths score candidates exactly and rank them by that symmetric score (an inner product of
+the members' weighted vectors — not a cosine), equal scores by member index.
 
 * **Exact** (scopes up to :data:`EXACT_LIMIT` members): row blocks × the whole scope.
-* **Candidates** (larger scopes): an inverted-file *maximum inner product* search on the SVD
-  projection (whose dot products approximate the scores). Inner-product search is turned into
-  nearest-neighbour search by the usual augmentation (Bachrach et al., 2014): every member's
-  point ``p`` gets one more coordinate ``√(M² − |p|²)`` (``M`` = the largest norm), so that for
-  a query ``[q, 0]`` the Euclidean distance falls exactly as ``q·p`` rises. MiniBatchKMeans with
-  ≈ √n centroids clusters the augmented points; every member probes the :data:`PROBES` centroids
-  nearest its query point; the members with the same first probe are scored together against
-  the members of the clusters their probes hit most (at most :data:`MAX_PROBED_CLUSTERS`). Work
-  is a few hundred big sparse × sparse products rather than a per-member loop. Every pair found
-  is then offered to both members (the score is symmetric). Recall of the exact top 10: ≥ 0.95
-  (tested on 1 500 members in ``tests/unit/taste/test_matching.py``; 0.953 measured on a
-  12 000-member synthetic community); candidates are always re-scored exactly, so a found match
-  is never mis-scored.
+* **Shared-item search** (larger scopes, :mod:`shared_items`): each member's candidates are the
+  members sharing the scope's less common items with them, best first by that partial score;
+  the best of them are scored exactly. Every pair found is then offered to both members (the
+  score is symmetric). A found match is never mis-scored; recall of the exact top 10 is tested
+  in ``tests/unit/taste/test_matching.py`` and measured by ``soundsync bench scale``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import MiniBatchKMeans
 
 from soundsync_core.taste.blocks import IN_PROCESS, BlockRunner
+from soundsync_core.taste.shared_items import (
+    ScopeIndex,
+    best_candidates,
+    exact_scores,
+    query_blocks,
+    scope_index,
+    short_rows,
+)
 from soundsync_core.taste.similarity import TasteVectors, block_scores, member_slice
-from soundsync_core.taste.tribes import one_openmp_thread
 
 EXACT_LIMIT = 5_000
-PROBES = 3
-MAX_PROBED_CLUSTERS = 10
 BLOCK_CELLS = 4_000_000  # dense cells per scored block (~16 MB of float32)
 
 Progress = Callable[[int, int], None]
@@ -77,26 +72,28 @@ def neighbours(
     m: int,
     *,
     exclusions: Exclusions | None = None,
-    embedding: Callable[[], np.ndarray] | None = None,
-    seed: int = 0,
     progress: Progress | None = None,
     runner: BlockRunner | None = None,
 ) -> Neighbours:
     """Top-``m`` others of every member of ``scope`` (member indices) within ``scope``.
 
-    ``embedding()`` gives points whose dot products approximate the scores (the SVD
-    projection); it is only asked for when the scope is large enough to need candidates.
     ``runner`` scores and ranks the blocks (default: here, one after the other); the result
     does not depend on it.
     """
     scope = np.unique(np.asarray(scope, dtype=np.int64))
     out = _empty(scope, m)
-    searched = len(scope) > EXACT_LIMIT and embedding is not None
-    blocks = _candidate_blocks(embedding()[scope], scope, seed) if searched else _exact_blocks(scope)
     masks = Masks.of(exclusions or Exclusions(), vectors.n_members)
-    items = ((query_pos, scope[query_pos], candidates, m) for query_pos, candidates in blocks)
+    runner = runner or IN_PROCESS
+    searched = len(scope) > EXACT_LIMIT
+    if searched:
+        index = scope_index(vectors, scope)
+        results = runner.map(search_block, (vectors, masks, index),
+                             ((query_pos, m) for query_pos in query_blocks(index)))
+    else:
+        results = runner.map(rank_block, (vectors, masks), (
+            (query_pos, scope[query_pos], scope, m) for query_pos in _exact_blocks(scope)))
     done = 0
-    for query_pos, others, score in (runner or IN_PROCESS).map(rank_block, (vectors, masks), items):
+    for query_pos, others, score in results:
         out.others[query_pos, : others.shape[1]] = others
         out.score[query_pos, : score.shape[1]] = score
         done += len(query_pos)
@@ -141,63 +138,10 @@ def _empty(scope: np.ndarray, m: int) -> Neighbours:
     )
 
 
-def _exact_blocks(scope: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def _exact_blocks(scope: np.ndarray) -> Iterator[np.ndarray]:
     step = max(1, BLOCK_CELLS // max(len(scope), 1))
     for start in range(0, len(scope), step):
-        yield np.arange(start, min(start + step, len(scope))), scope
-
-
-def _candidate_blocks(
-    points: np.ndarray, scope: np.ndarray, seed: int
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield (query positions in scope, candidate member indices) grouped by first probe."""
-    n_clusters = max(2, round(math.sqrt(len(scope))))
-    augmented = _augmented(points)
-    with one_openmp_thread():
-        kmeans = MiniBatchKMeans(
-            n_clusters=n_clusters, batch_size=4096, n_init=1, max_iter=50, random_state=seed
-        ).fit(augmented)
-    queries = np.hstack([points, np.zeros((len(points), 1), dtype=points.dtype)])
-    probes = _nearest_centroids(queries, kmeans.cluster_centers_, PROBES)
-    labels = probes[:, 0]
-    members_of = _group(labels, n_clusters)
-    for cluster in range(n_clusters):
-        queries = members_of[cluster]
-        if len(queries) == 0:
-            continue
-        hit, counts = np.unique(probes[queries], return_counts=True)
-        probed = hit[np.argsort(-counts, kind="stable")[:MAX_PROBED_CLUSTERS]]
-        candidates = scope[np.concatenate([members_of[c] for c in probed])]
-        step = max(1, BLOCK_CELLS // len(candidates))
-        for start in range(0, len(queries), step):
-            yield queries[start : start + step], candidates
-
-
-def _augmented(points: np.ndarray) -> np.ndarray:
-    """``[p, √(M² − |p|²)]``: Euclidean neighbours of ``[q, 0]`` are inner-product neighbours of q."""
-    squared = np.einsum("ij,ij->i", points, points)
-    extra = np.sqrt(np.maximum(squared.max(initial=0.0) - squared, 0.0))
-    return np.hstack([points, extra[:, None].astype(points.dtype)])
-
-
-def _nearest_centroids(points: np.ndarray, centres: np.ndarray, count: int) -> np.ndarray:
-    """Indices of the ``count`` (Euclidean) nearest centres of every point, nearest first."""
-    count = min(count, len(centres))
-    out = np.empty((len(points), count), dtype=np.int64)
-    half_norms = 0.5 * np.einsum("ij,ij->i", centres, centres)
-    for start in range(0, len(points), 20_000):
-        # |x − c|² = |x|² − 2(x·c − |c|²/2): the nearest centre has the largest x·c − |c|²/2.
-        sims = points[start : start + 20_000] @ centres.T - half_norms
-        top = np.argpartition(-sims, count - 1, axis=1)[:, :count]
-        order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1)
-        out[start : start + 20_000] = np.take_along_axis(top, order, axis=1)
-    return out
-
-
-def _group(labels: np.ndarray, n_groups: int) -> list[np.ndarray]:
-    order = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[order], np.arange(n_groups + 1))
-    return [order[bounds[g] : bounds[g + 1]] for g in range(n_groups)]
+        yield np.arange(start, min(start + step, len(scope)))
 
 
 @dataclass(frozen=True)
@@ -270,3 +214,48 @@ def _mask(score: np.ndarray, masks: Masks, queries: np.ndarray, candidates: np.n
         excluded = np.fromiter(masks.pairs[int(queries[row])], dtype=np.int64)
         found, cols = positions(excluded)
         score[row, cols[found]] = -np.inf
+
+
+def search_block(
+    vectors: TasteVectors, masks: Masks, index: ScopeIndex, query_pos: np.ndarray, m: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`rank_block` for the members at ``query_pos`` of a large scope, by shared-item
+    search (:mod:`shared_items`): same return shape, others best first, ties by member index."""
+    queries = index.scope[query_pos]
+    found = best_candidates(index, query_pos, masks.hidden)
+    score = exact_scores(vectors, index, query_pos, found)
+    others = index.scope[found.col]
+    _drop_excluded(score, masks, queries[found.row], others)
+    out_others, out_score = _best_per_row(found.row, others, score, len(query_pos), m)
+    short = short_rows(found, len(query_pos), m, len(index.scope))
+    if len(short):
+        _, exact_others, exact_score = rank_block(vectors, masks, short, queries[short], index.scope, m)
+        out_others[short, : exact_others.shape[1]] = exact_others
+        out_score[short, : exact_score.shape[1]] = exact_score
+    return query_pos, out_others, out_score
+
+
+def _drop_excluded(score: np.ndarray, masks: Masks, left: np.ndarray, right: np.ndarray) -> None:
+    if not masks.pairs:
+        return
+    for k in np.flatnonzero(np.isin(left, list(masks.pairs))):
+        if int(right[k]) in masks.pairs[int(left[k])]:
+            score[k] = -np.inf
+
+
+def _best_per_row(
+    row: np.ndarray, others: np.ndarray, score: np.ndarray, n_rows: int, m: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(others, score) tables of ``n_rows × m``: each row's best by score, then member index."""
+    keep = np.isfinite(score)
+    row, others, score = row[keep], others[keep], score[keep]
+    order = np.lexsort((others, -score, row))
+    row, others, score = row[order], others[order], score[order]
+    sizes = np.bincount(row, minlength=n_rows)
+    place = np.arange(len(row)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    kept = place < m
+    out_others = np.full((n_rows, m), -1, dtype=np.int64)
+    out_score = np.full((n_rows, m), -np.inf, dtype=np.float32)
+    out_others[row[kept], place[kept]] = others[kept]
+    out_score[row[kept], place[kept]] = score[kept]
+    return out_others, out_score

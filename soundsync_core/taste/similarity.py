@@ -45,6 +45,7 @@ DENSE_COLUMNS = 256
 # Views whose chance level is estimated and removed (see the module docstring).
 CENTRED_VIEWS: tuple[str, ...] = ("genres", "audio")
 BASELINE_PAIRS = 20_000
+PAIR_CHUNK = 50_000  # pairs whose dense rows are gathered at once
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,24 @@ def block_scores(vectors: TasteVectors, rows: MemberSlice, cols: MemberSlice) ->
     num += left @ right.T
     inverse = _inverse_weight_table(weights)
     num *= inverse[_patterns(rows.presence)][:, _patterns(cols.presence)]
+    return num
+
+
+def scores_of_pairs(
+    vectors: TasteVectors, left: np.ndarray, right: np.ndarray, sparse_part: np.ndarray
+) -> np.ndarray:
+    """:func:`block_scores` of the pairs ``(left[k], right[k])`` only (float32), given the
+    product of their sparse views' rows (``stacked``), which the caller has already computed."""
+    weights = np.array(list(VIEW_WEIGHTS.values()), dtype=np.float32)
+    chance = np.array([vectors.baselines[v] for v in VIEW_WEIGHTS], dtype=np.float32)
+    num = np.asarray(sparse_part, dtype=np.float32).copy()
+    for start in range(0, len(left), PAIR_CHUNK):
+        part = slice(start, start + PAIR_CHUNK)
+        lhs = np.hstack([vectors.dense[left[part]], vectors.presence[left[part]] * (-weights * chance)])
+        rhs = np.hstack([vectors.dense[right[part]], vectors.presence[right[part]]])
+        num[part] += np.einsum("ij,ij->i", lhs, rhs)
+    inverse = _inverse_weight_table(weights)
+    num *= inverse[_patterns(vectors.presence[left]), _patterns(vectors.presence[right])]
     return num
 
 
