@@ -7,24 +7,19 @@ from the database arrays into flat numpy arrays, without an object per listed it
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from itertools import chain, groupby
+from itertools import chain
 
 import asyncpg
 import numpy as np
 
 from soundsync_core.gc_pause import cyclic_gc_paused
-from soundsync_core.profiles.merge import merge_profiles
-from soundsync_core.repositories.profiles import latest_snapshots
+from soundsync_core.repositories.profiles import latest_snapshots, merged_lists
 from soundsync_core.taste.profile import (
     AUDIO_FEATURES,
     Coder,
     Listing,
     ProfileTable,
     Ragged,
-    RankedArtist,
-    RankedTrack,
-    TasteProfile,
     feature_table,
 )
 
@@ -45,7 +40,7 @@ async def load_profile_table(
 
 
 async def _load_profile_table(conn: asyncpg.Connection, user_ids: Sequence[int] | None) -> ProfileTable:
-    lists = _member_lists(await latest_snapshots(conn, user_ids))
+    lists = merged_lists(await latest_snapshots(conn, user_ids))
     artist_codes, track_codes, genre_codes = Coder(), Coder(), Coder()
     artists = _listing(lists.artist_ids, lists.artist_counts, artist_codes)
     tracks = _listing(lists.track_ids, lists.track_counts, track_codes)
@@ -129,57 +124,6 @@ def _ragged(n_rows: int, owner: np.ndarray, values: np.ndarray) -> Ragged:
     start = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner, minlength=n_rows), out=start[1:])
     return Ragged(start, values)
-
-
-@dataclass
-class _MemberLists:
-    """Each member's (merged) ranked ids and playcounts, best first: rank = position."""
-
-    user_ids: list[int] = field(default_factory=list)
-    artist_ids: list[Sequence[str]] = field(default_factory=list)
-    artist_counts: list[Sequence[int | None] | None] = field(default_factory=list)
-    track_ids: list[Sequence[str]] = field(default_factory=list)
-    track_counts: list[Sequence[int | None] | None] = field(default_factory=list)
-
-
-def _member_lists(snapshots: Sequence[asyncpg.Record]) -> _MemberLists:
-    """One entry per member; members with several sources are merged by :func:`merge_profiles`."""
-    out = _MemberLists()
-    for user_id, group in groupby(snapshots, key=lambda snap: snap["user_id"]):
-        found = list(group)
-        out.user_ids.append(user_id)
-        if len(found) == 1:
-            snap = found[0]
-            out.artist_ids.append(snap["artist_ids"])
-            out.artist_counts.append(snap["artist_counts"])
-            out.track_ids.append(snap["track_ids"])
-            out.track_counts.append(snap["track_counts"])
-            continue
-        # Catalogue facts do not take part in the fusion, so bare items merge the same way; the
-        # merged lists are ranked 1, 2, … (or are one source's list as it was stored).
-        merged = merge_profiles([_bare_profile(snap) for snap in found])
-        out.artist_ids.append([a.id for a in merged.artists])
-        out.artist_counts.append([a.playcount for a in merged.artists])
-        out.track_ids.append([t.id for t in merged.tracks])
-        out.track_counts.append([t.playcount for t in merged.tracks])
-    return out
-
-
-def _bare_profile(snap: asyncpg.Record) -> TasteProfile:
-    artist_counts = snap["artist_counts"] or [None] * len(snap["artist_ids"])
-    track_counts = snap["track_counts"] or [None] * len(snap["track_ids"])
-    return TasteProfile(
-        user_id=snap["user_id"],
-        artists=tuple(
-            RankedArtist(a, rank, playcount=count)
-            for rank, (a, count) in enumerate(zip(snap["artist_ids"], artist_counts, strict=True), 1)
-        ),
-        tracks=tuple(
-            RankedTrack(t, rank, playcount=count)
-            for rank, (t, count) in enumerate(zip(snap["track_ids"], track_counts, strict=True), 1)
-        ),
-        sources=(snap["source"],),
-    )
 
 
 def _listing(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import groupby
 
 import asyncpg
 
@@ -199,6 +201,58 @@ async def latest_snapshots(conn: asyncpg.Connection, user_ids: Sequence[int] | N
            WHERE $1::bigint[] IS NULL OR p.user_id = ANY($1::bigint[])
            ORDER BY p.user_id, p.source, p.captured_at DESC""",
         None if user_ids is None else list(user_ids),
+    )
+
+
+@dataclass
+class MemberLists:
+    """Each member's (merged) ranked ids and playcounts, best first: rank = position."""
+
+    user_ids: list[int] = field(default_factory=list)
+    artist_ids: list[Sequence[str]] = field(default_factory=list)
+    artist_counts: list[Sequence[int | None] | None] = field(default_factory=list)
+    track_ids: list[Sequence[str]] = field(default_factory=list)
+    track_counts: list[Sequence[int | None] | None] = field(default_factory=list)
+
+
+def merged_lists(snapshots: Sequence[asyncpg.Record]) -> MemberLists:
+    """One entry per member of :func:`latest_snapshots` (grouped by user); members with several
+    sources are merged by :func:`merge_profiles`, as :func:`load_profiles` merges them."""
+    out = MemberLists()
+    for user_id, group in groupby(snapshots, key=lambda snap: snap["user_id"]):
+        found = list(group)
+        out.user_ids.append(user_id)
+        if len(found) == 1:
+            snap = found[0]
+            out.artist_ids.append(snap["artist_ids"])
+            out.artist_counts.append(snap["artist_counts"])
+            out.track_ids.append(snap["track_ids"])
+            out.track_counts.append(snap["track_counts"])
+            continue
+        # Catalogue facts do not take part in the fusion, so bare items merge the same way; the
+        # merged lists are ranked 1, 2, … (or are one source's list as it was stored).
+        merged = merge_profiles([_bare_profile(snap) for snap in found])
+        out.artist_ids.append([a.id for a in merged.artists])
+        out.artist_counts.append([a.playcount for a in merged.artists])
+        out.track_ids.append([t.id for t in merged.tracks])
+        out.track_counts.append([t.playcount for t in merged.tracks])
+    return out
+
+
+def _bare_profile(snap: asyncpg.Record) -> TasteProfile:
+    artist_counts = snap["artist_counts"] or [None] * len(snap["artist_ids"])
+    track_counts = snap["track_counts"] or [None] * len(snap["track_ids"])
+    return TasteProfile(
+        user_id=snap["user_id"],
+        artists=tuple(
+            RankedArtist(a, rank, playcount=count)
+            for rank, (a, count) in enumerate(zip(snap["artist_ids"], artist_counts, strict=True), 1)
+        ),
+        tracks=tuple(
+            RankedTrack(t, rank, playcount=count)
+            for rank, (t, count) in enumerate(zip(snap["track_ids"], track_counts, strict=True), 1)
+        ),
+        sources=(snap["source"],),
     )
 
 
