@@ -10,6 +10,7 @@ import asyncpg
 
 from soundsync_core.errors import MemberFacingError
 from soundsync_core.repositories import match_store, members, runs
+from soundsync_core.repositories.bridge_inputs import bridge_inputs
 from soundsync_core.repositories.profiles import load_profiles
 from soundsync_core.services import live_scoring
 from soundsync_core.taste.bridge import BridgeItem, bridge
@@ -59,17 +60,18 @@ async def matches_for(
 async def with_bridge(pool: asyncpg.Pool, reader_id: int, match: Match) -> Match:
     """``match`` with its bridge, from the reader's side (computed when its page is shown).
 
-    Only the two members' profiles are read: a list of matches costs nothing until a page of it
-    is looked at (``soundsync bench matches``: loading every listed match's profile up front
-    multiplied the bot's CPU per ``/matches`` about sixfold).
+    A list of matches costs nothing until a page of it is looked at (``soundsync bench
+    matches``: loading every listed match's profile up front multiplied the bot's CPU per
+    ``/matches`` about sixfold), and a page reads only what the bridge needs of the two members
+    in one query, not their whole profiles (which took it from 1.3 to 3.5 ms).
     """
     if match.bridge:
         return match
     async with pool.acquire() as conn:
-        profiles = {p.user_id: p for p in await load_profiles(conn, [reader_id, match.user_id])}
-    if reader_id not in profiles or match.user_id not in profiles:
+        inputs = await bridge_inputs(conn, reader_id, match.user_id)
+    if inputs is None:
         return match
-    return dataclasses.replace(match, bridge=bridge(profiles[reader_id], profiles[match.user_id]))
+    return dataclasses.replace(match, bridge=bridge(*inputs))
 
 
 async def _check_member(

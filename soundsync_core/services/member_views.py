@@ -18,7 +18,7 @@ from soundsync_core.repositories.accounts import SourceFeed
 from soundsync_core.repositories.profiles import load_profiles
 from soundsync_core.services import live_scoring
 from soundsync_core.services.members import MemberError
-from soundsync_core.taste.bridge import BridgeItem, bridge
+from soundsync_core.taste.bridge import BridgeItem, profile_bridge
 from soundsync_core.taste.profile import TasteProfile
 
 CHART_FEATURES = ("acousticness", "instrumentalness", "danceability", "energy", "loudness")
@@ -177,7 +177,7 @@ async def compare(
     if stored is None:
         scored = await live_scoring.score_live(mine, [theirs], 1)
         stored = (scored[0].percent, scored[0].reasons)
-    return Comparison(left, right, float(stored[0]), stored[1], bridge(mine, theirs))
+    return Comparison(left, right, float(stored[0]), stored[1], profile_bridge(mine, theirs))
 
 
 async def taste_map(pool: asyncpg.Pool, guild_id: int) -> TasteMap:
