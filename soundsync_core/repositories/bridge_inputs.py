@@ -14,13 +14,13 @@ from collections.abc import Sequence
 import asyncpg
 
 from soundsync_core.repositories.profiles import merged_lists
-from soundsync_core.taste.bridge import BridgeOther, BridgeReader
-from soundsync_core.taste.profile import RankedArtist, RankedTrack
+from soundsync_core.taste.bridge import BridgeArtist, BridgeOther, BridgeReader, BridgeTrack
 
 # $1 = the reader, $2 = the other member. One row per latest snapshot of either (as
 # profiles.latest_snapshots); the reader's rows carry its genres and linked artists' names, the
-# other's rows its catalogue facts aligned with the snapshot's lists (null when the catalogue
-# lacks the item). Each part is computed for the rows of its member only (one-time filters).
+# other's rows its catalogue facts aligned with the snapshot's lists ('' and [] when the
+# catalogue lacks the item: the bridge shows the id). Each part is computed for the rows of its
+# member only (one-time filters).
 _QUERY = """
 WITH snap AS (
     SELECT DISTINCT ON (p.user_id, p.source)
@@ -47,13 +47,15 @@ LEFT JOIN LATERAL (
         WHERE o.user_id = $2)
 ) linked ON true
 LEFT JOIN LATERAL (
-    SELECT json_agg(json_build_array(a.name, a.genres) ORDER BY q.ord) AS facts
+    SELECT json_agg(json_build_array(coalesce(a.name, ''), coalesce(a.genres, '{}'))
+                    ORDER BY q.ord) AS facts
     FROM unnest(s.artist_ids) WITH ORDINALITY AS q(artist_id, ord)
     LEFT JOIN artists a USING (artist_id)
     WHERE s.user_id = $2
 ) their_artists ON true
 LEFT JOIN LATERAL (
-    SELECT json_agg(json_build_array(t.name, t.artist_ids) ORDER BY q.ord) AS facts
+    SELECT json_agg(json_build_array(coalesce(t.name, ''), coalesce(t.artist_ids, '{}'))
+                    ORDER BY q.ord) AS facts
     FROM unnest(s.track_ids) WITH ORDINALITY AS q(track_id, ord)
     LEFT JOIN tracks t USING (track_id)
     WHERE s.user_id = $2
@@ -95,14 +97,9 @@ def _other(rows: Sequence[asyncpg.Record]) -> BridgeOther:
         artist_facts.update(zip(row["artist_ids"], row["artist_facts"] or (), strict=True))
         track_facts.update(zip(row["track_ids"], row["track_facts"] or (), strict=True))
     lists = merged_lists(rows)
-    artists = []
-    for rank, artist_id in enumerate(lists.artist_ids[0], 1):
-        name, genres = artist_facts[artist_id]
-        artists.append(RankedArtist(artist_id, rank, artist_id if name is None else name,
-                                    genres=tuple(genres or ())))
-    tracks = []
-    for rank, track_id in enumerate(lists.track_ids[0], 1):
-        name, artist_ids = track_facts[track_id]
-        tracks.append(RankedTrack(track_id, rank, track_id if name is None else name,
-                                  tuple(artist_ids or ())))
+    artists = [BridgeArtist(artist_id, rank, *artist_facts[artist_id])
+               for rank, artist_id in enumerate(lists.artist_ids[0], 1)]
+    tracks = [BridgeTrack(track_id, rank, *track_facts[track_id])
+              for rank, track_id in enumerate(lists.track_ids[0], 1)]
     return BridgeOther(tracks, artists)
+

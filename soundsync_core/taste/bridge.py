@@ -15,11 +15,13 @@ ground to new music.
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
-from soundsync_core.taste.profile import RankedArtist, RankedTrack, TasteProfile
+from soundsync_core.taste.profile import TasteProfile
 
 BRIDGE_SIZE = 5
 
@@ -64,17 +66,47 @@ class BridgeReader:
         return self.artist_names.get(artist_id) or artist_id
 
 
+# The other member's items are tuples, not profile items: a page builds about a hundred of them.
+class BridgeTrack(NamedTuple):
+    """One of the other member's top tracks; ``name`` may be empty (the id is shown)."""
+
+    id: str
+    rank: int
+    name: str
+    artist_ids: Sequence[str]
+
+
+class BridgeArtist(NamedTuple):
+    """One of the other member's top artists; ``name`` may be empty (the id is shown)."""
+
+    id: str
+    rank: int
+    name: str
+    genres: Sequence[str]
+
+
 @dataclass(frozen=True)
 class BridgeOther:
-    """The other member's ranked top tracks (with their artists) and artists (with genres)."""
+    """The other member's top tracks (with their artists) and artists (with genres), each list
+    best rank first."""
 
-    tracks: Sequence[RankedTrack]
-    artists: Sequence[RankedArtist]
+    tracks: Sequence[BridgeTrack]
+    artists: Sequence[BridgeArtist]
+
+    @classmethod
+    def of(cls, profile: TasteProfile) -> BridgeOther:
+        """The other member's side of a whole profile."""
+        return cls(
+            [BridgeTrack(t.id, t.rank, t.name, t.artist_ids)
+             for t in sorted(profile.tracks, key=lambda t: t.rank)],
+            [BridgeArtist(a.id, a.rank, a.name, a.genres)
+             for a in sorted(profile.artists, key=lambda a: a.rank)],
+        )
 
 
 def profile_bridge(reader: TasteProfile, other: TasteProfile, limit: int = BRIDGE_SIZE) -> list[BridgeItem]:
     """:func:`bridge` between two whole profiles (``/compare`` has both loaded anyway)."""
-    return bridge(BridgeReader.of(reader), BridgeOther(other.tracks, other.artists), limit)
+    return bridge(BridgeReader.of(reader), BridgeOther.of(other), limit)
 
 
 def bridge(reader: BridgeReader, other: BridgeOther, limit: int = BRIDGE_SIZE) -> list[BridgeItem]:
@@ -83,28 +115,61 @@ def bridge(reader: BridgeReader, other: BridgeOther, limit: int = BRIDGE_SIZE) -
     An artist's genres are all the other member's, so the genres both members have are those
     of its genres the reader has.
     """
-    known_artists, genres = reader.artist_ids, reader.genres
-    # Sort keys first and build items for the winners only: a match has ~100 candidates.
-    keys: list[tuple[float, int, bool, str, int]] = []
-    for index, track in enumerate(other.tracks):
-        if track.id not in reader.track_ids:
-            liked = any(a in known_artists for a in track.artist_ids)
-            keys.append((-_weight(track.rank) * (2.0 if liked else 1.0), track.rank, False,
-                         track.id, index))
-    for index, artist in enumerate(other.artists):
-        if artist.id not in known_artists:
-            common = sum(g in genres for g in artist.genres)
-            link = common / len(artist.genres) if artist.genres else 0.0
-            keys.append((-_weight(artist.rank) * (1.0 + link), artist.rank, True, artist.id, index))
+    if limit < 1:
+        return []
+    keys = [*_keys(other.tracks, False, limit, lambda track: _track_factor(reader, track)),
+            *_keys(other.artists, True, limit, lambda artist: _artist_factor(reader, artist))]
     keys.sort()
     return [_item(reader, other, key) for key in keys[:limit]]
+
+
+# (-score, rank, is artist, id, index in its list): the best suggestion sorts first.
+Key = tuple[float, int, bool, str, int]
+
+
+def _keys(
+    items: Sequence[BridgeTrack] | Sequence[BridgeArtist], is_artist: bool, limit: int,
+    factor: Callable[[Any], float | None],
+) -> list[Key]:
+    """Keys of the items of one list that may be among its ``limit`` best (None: known item).
+
+    Items come best rank first and ``factor`` (1 + link) is at most 2, so once twice an item's
+    rank weight is below the ``limit``-th best score so far, neither it nor any later item can
+    enter: a page scores a few dozen of the ~100 candidates, and builds items for the winners.
+    """
+    keys: list[Key] = []
+    best: list[float] = []  # the ``limit`` best scores so far, as a heap: best[0] is the lowest
+    for index, item in enumerate(items):
+        weight = _weight(item.rank)
+        if len(best) == limit and 2.0 * weight < best[0]:
+            break
+        if (boost := factor(item)) is None:
+            continue
+        score = weight * boost
+        (heapq.heappush if len(best) < limit else heapq.heappushpop)(best, score)
+        keys.append((-score, item.rank, is_artist, item.id, index))
+    return keys
+
+
+def _track_factor(reader: BridgeReader, track: BridgeTrack) -> float | None:
+    if track.id in reader.track_ids:
+        return None
+    return 1.0 if reader.artist_ids.isdisjoint(track.artist_ids) else 2.0
+
+
+def _artist_factor(reader: BridgeReader, artist: BridgeArtist) -> float | None:
+    if artist.id in reader.artist_ids:
+        return None
+    if not artist.genres:
+        return 1.0
+    return 1.0 + sum(g in reader.genres for g in artist.genres) / len(artist.genres)
 
 
 def _weight(rank: int) -> float:
     return 1.0 / math.log2(max(rank, 1) + 1)
 
 
-def _item(reader: BridgeReader, other: BridgeOther, key: tuple[float, int, bool, str, int]) -> BridgeItem:
+def _item(reader: BridgeReader, other: BridgeOther, key: Key) -> BridgeItem:
     score, rank, is_artist, item_id, index = key
     if not is_artist:
         track = other.tracks[index]
