@@ -19,7 +19,8 @@ import heapq
 import math
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from functools import partial
+from typing import NamedTuple, TypeVar
 
 from soundsync_core.taste.profile import TasteProfile
 
@@ -117,25 +118,27 @@ def bridge(reader: BridgeReader, other: BridgeOther, limit: int = BRIDGE_SIZE) -
     """
     if limit < 1:
         return []
-    keys = [*_keys(other.tracks, False, limit, lambda track: _track_factor(reader, track)),
-            *_keys(other.artists, True, limit, lambda artist: _artist_factor(reader, artist))]
+    keys = [*_keys(other.tracks, False, limit, partial(_track_factor, reader)),
+            *_keys(other.artists, True, limit, partial(_artist_factor, reader))]
     keys.sort()
     return [_item(reader, other, key) for key in keys[:limit]]
 
 
 # (-score, rank, is artist, id, index in its list): the best suggestion sorts first.
 Key = tuple[float, int, bool, str, int]
+Candidate = TypeVar("Candidate", BridgeTrack, BridgeArtist)
 
 
 def _keys(
-    items: Sequence[BridgeTrack] | Sequence[BridgeArtist], is_artist: bool, limit: int,
-    factor: Callable[[Any], float | None],
+    items: Sequence[Candidate], is_artist: bool, limit: int,
+    factor: Callable[[Candidate], float | None],
 ) -> list[Key]:
-    """Keys of the items of one list that may be among its ``limit`` best (None: known item).
+    """Keys of one list's candidates, enough to hold its ``limit`` best.
 
-    Items come best rank first and ``factor`` (1 + link) is at most 2, so once twice an item's
-    rank weight is below the ``limit``-th best score so far, neither it nor any later item can
-    enter: a page scores a few dozen of the ~100 candidates, and builds items for the winners.
+    ``factor`` is 1 + link (None for an item the reader lists), so at most 2: as items come best
+    rank first, once twice an item's rank weight is below the ``limit``-th best score so far,
+    neither it nor any later item can be among the best. A page scores a few dozen of its ~100
+    candidates, and builds items for the winners only.
     """
     keys: list[Key] = []
     best: list[float] = []  # the ``limit`` best scores so far, as a heap: best[0] is the lowest
@@ -146,7 +149,10 @@ def _keys(
         if (boost := factor(item)) is None:
             continue
         score = weight * boost
-        (heapq.heappush if len(best) < limit else heapq.heappushpop)(best, score)
+        if len(best) < limit:
+            heapq.heappush(best, score)
+        else:
+            heapq.heappushpop(best, score)
         keys.append((-score, item.rank, is_artist, item.id, index))
     return keys
 
