@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
+from typing import Any
 
 import asyncpg
 
@@ -215,9 +216,10 @@ class MemberLists:
     track_counts: list[Sequence[int | None] | None] = field(default_factory=list)
 
 
-def merged_lists(snapshots: Sequence[asyncpg.Record]) -> MemberLists:
-    """One entry per member of :func:`latest_snapshots` (grouped by user); members with several
-    sources are merged by :func:`merge_profiles`, as :func:`load_profiles` merges them."""
+def merged_lists(snapshots: Sequence[asyncpg.Record] | Sequence[Mapping[str, Any]]) -> MemberLists:
+    """One entry per member of :func:`latest_snapshots` (records, or their JSON, grouped by user);
+    members with several sources are merged by :func:`merge_profiles`, as :func:`load_profiles`
+    merges them."""
     out = MemberLists()
     for user_id, group in groupby(snapshots, key=lambda snap: snap["user_id"]):
         found = list(group)
@@ -239,7 +241,7 @@ def merged_lists(snapshots: Sequence[asyncpg.Record]) -> MemberLists:
     return out
 
 
-def _bare_profile(snap: asyncpg.Record) -> TasteProfile:
+def _bare_profile(snap: asyncpg.Record | Mapping[str, Any]) -> TasteProfile:
     artist_counts = snap["artist_counts"] or [None] * len(snap["artist_ids"])
     track_counts = snap["track_counts"] or [None] * len(snap["track_ids"])
     return TasteProfile(

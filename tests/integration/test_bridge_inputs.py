@@ -31,8 +31,8 @@ def _second_source(profile: TasteProfile, rng: random.Random, *, counts: bool) -
 
 
 async def _store_community(pool: asyncpg.Pool) -> list[TasteProfile]:
-    """60 synthetic members; a third with Last.fm too, a sixth also with ListenBrainz (both with
-    plays, on profiles with and without them); a few catalogue rows missing."""
+    """60 synthetic members from Spotify (some with plays); a third with Last.fm too (plays), a
+    sixth also with ListenBrainz (half of them with plays); a few catalogue rows missing."""
     profiles = generate_community(60, seed=11).profiles
     rng = random.Random(3)
     async with pool.acquire() as conn:
@@ -64,8 +64,8 @@ async def test_the_lean_read_gives_the_bridge_of_the_whole_profiles(pool: asyncp
         assert await bridge_inputs(conn, NO_PROFILE, ids[0]) is None
     # What the comparison went through: merged members on both sides, links of both kinds,
     # items the catalogue does not know.
-    assert sum(len(whole[r].sources) > 1 for r, _ in pairs) >= len(ids) - 1
-    assert sum(len(whole[o].sources) > 2 for _, o in pairs) >= 12
+    assert {len(whole[r].sources) for r, _ in pairs} == {1, 2, 3}
+    assert {len(whole[o].sources) for _, o in pairs} == {1, 2, 3}
     shown = [item for r, o in pairs for item in profile_bridge(whole[r], whole[o], limit=EVERYTHING)]
     assert any(item.kind == "track" and item.via for item in shown)
     assert any(item.kind == "artist" and item.via for item in shown)
