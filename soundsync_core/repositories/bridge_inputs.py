@@ -46,7 +46,7 @@ SELECT
     (SELECT json_object_agg(track_id, json_build_array(name, artist_ids))
      FROM their_tracks) AS tracks
 """
-_UNKNOWN: tuple[str, list[str]] = ("", [])
+_UNKNOWN: tuple[str, tuple[str, ...]] = ("", ())  # an item the catalogue lacks
 
 
 async def bridge_inputs(
