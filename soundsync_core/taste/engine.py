@@ -15,7 +15,13 @@ import numpy as np
 
 from soundsync_core.taste.blocks import BlockRunner
 from soundsync_core.taste.embedding import map_coordinates, svd_projection, unit_rows
-from soundsync_core.taste.neighbours import Exclusions, Neighbours, Progress, neighbours
+from soundsync_core.taste.neighbours import (
+    Exclusions,
+    Neighbours,
+    Progress,
+    neighbours,
+    neighbours_by_scope,
+)
 from soundsync_core.taste.percent import reader_percent
 from soundsync_core.taste.profile import ProfileTable, TasteProfile, as_table
 from soundsync_core.taste.reasons import pair_reasons
@@ -126,26 +132,13 @@ class TasteSpace:
         """Top ``k`` matches of every member of every scope (scope id → member indices).
 
         Ranked by the symmetric score; self, hidden members and excluded pairs never appear.
-        Scopes above 5 000 members use a shared-item candidate search (see
+        Scopes above 2,000 members use a shared-item candidate search (see
         :mod:`neighbours`); ``progress(done, total)`` counts members over all scopes; ``runner``
         runs the scored blocks (default: in this process; same result either way).
         """
-        total = sum(len(set(members)) for members in scopes.values())
-        parts: list[tuple[int, Neighbours]] = []
-        offset = 0
-        for scope_id, members in scopes.items():
-            tick = _offset_progress(progress, offset, total)
-            found = neighbours(
-                self.vectors,
-                np.asarray(list(members), dtype=np.int64),
-                k,
-                exclusions=exclude,
-                progress=tick,
-                runner=runner,
-            )
-            parts.append((scope_id, found))
-            offset += len(found.rows)
-        return self._table(parts)
+        found = neighbours_by_scope(self.vectors, scopes, k, exclusions=exclude,
+                                    progress=progress, runner=runner)
+        return self._table(list(found.items()))
 
     def _table(self, parts: list[tuple[int, Neighbours]]) -> MatchTable:
         pieces = [_flatten(scope_id, found) for scope_id, found in parts]
@@ -181,12 +174,6 @@ def _flatten(scope_id: int, found: Neighbours) -> tuple[np.ndarray, ...]:
         ranks.astype(np.int64) + 1,
         found.score[valid],
     )
-
-
-def _offset_progress(progress: Progress | None, offset: int, total: int) -> Progress | None:
-    if progress is None:
-        return None
-    return lambda done, _scope_total: progress(offset + done, total)
 
 
 def recommend(profiles: Sequence[TasteProfile], k: int = 10, *, seed: int = 0) -> dict[int, list[int]]:

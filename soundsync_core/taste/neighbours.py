@@ -29,7 +29,9 @@ from soundsync_core.taste.shared_items import (
 )
 from soundsync_core.taste.similarity import TasteVectors, block_scores, member_slice
 
-EXACT_LIMIT = 5_000
+# Above this many members the search costs less per member than the exact product (measured at
+# 100,000 members: 0.11 against 0.12 ms at 2,000, 0.21 against 0.13 ms at 3,500).
+EXACT_LIMIT = 2_000
 BLOCK_CELLS = 4_000_000  # dense cells per scored block (~16 MB of float32)
 
 Progress = Callable[[int, int], None]
@@ -75,31 +77,55 @@ def neighbours(
     progress: Progress | None = None,
     runner: BlockRunner | None = None,
 ) -> Neighbours:
-    """Top-``m`` others of every member of ``scope`` (member indices) within ``scope``.
+    """Top-``m`` others of every member of ``scope`` (member indices) within ``scope``."""
+    return neighbours_by_scope(vectors, {0: scope}, m, exclusions=exclusions, progress=progress,
+                               runner=runner)[0]
+
+
+def neighbours_by_scope(
+    vectors: TasteVectors,
+    scopes: Mapping[int, Iterable[int]],
+    m: int,
+    *,
+    exclusions: Exclusions | None = None,
+    progress: Progress | None = None,
+    runner: BlockRunner | None = None,
+) -> dict[int, Neighbours]:
+    """Top-``m`` others of every member of every scope (scope id → member indices) within it.
 
     ``runner`` scores and ranks the blocks (default: here, one after the other); the result
-    does not depend on it.
+    does not depend on it. The exact blocks of every small scope go to the runner as one stream
+    (a guild of a few hundred members is one block: one scope at a time would leave all workers
+    but one idle); each large scope then streams its search blocks. ``progress(done, total)``
+    counts members over all scopes.
     """
-    scope = np.unique(np.asarray(scope, dtype=np.int64))
-    out = _empty(scope, m)
     masks = Masks.of(exclusions or Exclusions(), vectors.n_members)
     runner = runner or IN_PROCESS
-    searched = len(scope) > EXACT_LIMIT
-    if searched:
-        index = scope_index(vectors, scope)
-        results = runner.map(search_block, (vectors, masks, index),
-                             ((query_pos, m) for query_pos in query_blocks(index)))
-    else:
-        results = runner.map(rank_block, (vectors, masks), (
-            (query_pos, scope[query_pos], scope, m) for query_pos in _exact_blocks(scope)))
+    members = {s: np.unique(np.asarray(list(v), dtype=np.int64)) for s, v in scopes.items()}
+    out = {s: _empty(v, m) for s, v in members.items()}
+    total = sum(len(v) for v in members.values())
     done = 0
-    for query_pos, others, score in results:
-        out.others[query_pos, : others.shape[1]] = others
-        out.score[query_pos, : score.shape[1]] = score
+
+    def record(scope_id: int, query_pos: np.ndarray, others: np.ndarray, score: np.ndarray) -> None:
+        nonlocal done
+        out[scope_id].others[query_pos, : others.shape[1]] = others
+        out[scope_id].score[query_pos, : score.shape[1]] = score
         done += len(query_pos)
         if progress is not None:
-            progress(done, len(scope))
-    return _both_ways(out, masks.hidden) if searched else out
+            progress(done, total)
+
+    plan = [(s, q) for s, v in members.items() if len(v) <= EXACT_LIMIT for q in _exact_blocks(v)]
+    items = ((q, members[s][q], members[s], m) for s, q in plan)
+    for (scope_id, _), result in zip(plan, runner.map(rank_block, (vectors, masks), items), strict=True):
+        record(scope_id, *result)
+    for scope_id, scope in members.items():
+        if len(scope) > EXACT_LIMIT:
+            index = scope_index(vectors, scope)
+            items = ((query_pos, m) for query_pos in query_blocks(index))
+            for result in runner.map(search_block, (vectors, masks, index), items):
+                record(scope_id, *result)
+            out[scope_id] = _both_ways(out[scope_id], masks.hidden)
+    return out
 
 
 def _both_ways(found: Neighbours, hidden: np.ndarray) -> Neighbours:
