@@ -23,6 +23,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import dask
 import discord
 import yarl
 from aiohttp import web
@@ -122,13 +123,24 @@ def recluster_runner(settings: Settings, workers: int | None = None) -> Iterator
         yield IN_PROCESS
         return
     # One thread per worker process (BLAS too: the nanny sets OMP_NUM_THREADS=1), no dashboard
-    # (its port could clash with another process on the machine).
+    # (its port could clash with another process on the machine), and glibc's allocator told to
+    # keep the memory a block frees for the next block (WORKER_MALLOC).
+    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ"), **WORKER_MALLOC}
     with (
+        dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
         LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
                      dashboard_address=None, silence_logs=logging.WARNING) as cluster,
         _client(cluster) as runner,
     ):
         yield runner
+
+
+# Every block allocates and frees arrays of tens of MB. The nanny's default (trim the heap above
+# 64 KB) and glibc's (mmap anything above 32 MB) hand them back to the kernel each time, and the
+# next block faults them in again: at 100,000 members the exact blocks of the small guilds took
+# 5.0 s on 2 workers with the defaults and 3.4 s with these (the same blocks in one process: 3.4 s).
+WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": str(4 << 30), "MALLOC_MMAP_THRESHOLD_": str(4 << 30),
+                 "MALLOC_TOP_PAD_": str(256 << 20)}
 
 
 @contextlib.contextmanager

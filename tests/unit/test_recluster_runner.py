@@ -1,0 +1,27 @@
+"""The composition root's local Dask cluster: its workers keep freed memory for the next block."""
+
+from __future__ import annotations
+
+import os
+
+from soundsync_cli.bootstrap import WORKER_MALLOC, recluster_runner
+from soundsync_core.services.dask_runner import DaskRunner
+from soundsync_core.settings import Settings
+from soundsync_core.taste.blocks import IN_PROCESS
+
+
+def _environ(names: list[str]) -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in names}
+
+
+def test_local_workers_get_the_allocator_settings_and_one_blas_thread() -> None:
+    names = [*WORKER_MALLOC, "OPENBLAS_NUM_THREADS"]
+    with recluster_runner(Settings(dask_scheduler_address=None), workers=1) as runner:
+        assert isinstance(runner, DaskRunner)
+        [seen] = list(runner.map(_environ, (), [(names,)]))
+    assert seen == {**WORKER_MALLOC, "OPENBLAS_NUM_THREADS": "1"}
+
+
+def test_no_workers_runs_in_this_process() -> None:
+    with recluster_runner(Settings(dask_scheduler_address=None), workers=0) as runner:
+        assert runner is IN_PROCESS
