@@ -131,7 +131,8 @@ def neighbours_by_scope(
 def _both_ways(found: Neighbours, hidden: np.ndarray) -> Neighbours:
     """Offer every found pair to both members: the score is symmetric, so when the search put
     *v* in *u*'s list, *u* belongs in *v*'s list if it scores high enough there — a free second
-    chance for pairs whose probes missed each other in one direction (hidden members excepted)."""
+    chance for pairs the search found in one direction only (*v* among *u*'s best candidates
+    but not *u* among *v*'s); hidden members excepted."""
     n, m = found.others.shape
     valid = found.others >= 0
     row = np.repeat(np.arange(n), m)[valid.ravel()]
