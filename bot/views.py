@@ -13,7 +13,7 @@ import discord
 from bot import render
 from bot.errors import BotRefusal, handle_error, tell
 from soundsync_core.services import connections
-from soundsync_core.services.matches import Match, with_bridge
+from soundsync_core.services.matches import Match, with_details
 from soundsync_core.snowflakes import parse_snowflake
 
 log = logging.getLogger(__name__)
@@ -95,8 +95,8 @@ class MatchPager(OwnedView):
         return self.matches[self.index]
 
     async def page(self) -> discord.Embed:
-        """The embed of the current page (its bridge computed the first time it is shown)."""
-        self.matches[self.index] = await with_bridge(self.pool, self.owner_id, self.current)
+        """The embed of the current page (its reasons and bridge read the first time it is shown)."""
+        self.matches[self.index] = await with_details(self.pool, self.owner_id, self.current)
         return render.match_embed(self.current, self.index, len(self.matches), self.scope)
 
     def _sync_buttons(self) -> None:

@@ -33,7 +33,8 @@ class Matches(commands.Cog):
         guild_id = interaction.guild_id if scope == "server" else None
         if scope == "server" and guild_id is None:
             raise BotRefusal("In DMs, use /matches scope:global (or ask in a server).")
-        found = await matches_for(self.bot.pool, interaction.user.id, guild_id, MATCHES_SHOWN)
+        found = await matches_for(self.bot.pool, interaction.user.id, guild_id, MATCHES_SHOWN,
+                                  details=False)
         if not found.matches:
             await interaction.followup.send(
                 "No matches yet — more members need to link, or wait for the next recluster.",

@@ -13,6 +13,7 @@ import io
 import json
 import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -145,27 +146,48 @@ _LIVE_MATCHES = f"""SELECT l.run_id, m.other_id, m.score, m.reasons, m.why, o.di
     LIMIT $3"""  # noqa: S608 (a constant fragment)
 
 
+@dataclass(frozen=True)
+class StoredReasons:
+    """A stored match's reasons as read, before they are made readable (:func:`readable_reasons`)."""
+
+    run_id: int
+    why: bytes | None  # the packed record (None: a run older than the packed form)
+    reasons: str | None  # those older runs' JSON
+    reader_is_b: bool  # the reader is the pair's "b" side (the larger user id)
+
+
 async def live_matches(
-    conn: asyncpg.Connection, scope_id: int, user_id: int, limit: int
+    conn: asyncpg.Connection, scope_id: int, user_id: int, limit: int, *, readable: bool = True
 ) -> list[dict[str, Any]]:
     """The member's stored matches in the live run of a scope, still valid right now.
 
-    Each row has ``other_id``, ``score``, ``display_name`` and ``reasons`` in the full shape of
-    :func:`~soundsync_core.taste.reasons.pair_reasons` (see :func:`readable_reasons`).
+    Each row has ``other_id``, ``score``, ``display_name``, ``stored`` (:class:`StoredReasons`)
+    and ``reasons`` in the full shape of :func:`~soundsync_core.taste.reasons.pair_reasons`
+    (see :func:`readable_reasons`) — None when ``readable`` is false: a reader who shows one
+    match at a time makes each readable when it is shown (:func:`read_stored`).
 
     Rows are dropped when the other member may no longer be listed to the member
     (:func:`~soundsync_core.repositories.visibility.listed_to`): hidden since, left the guild,
     or one of them asked never to see the other ("already friends" / "not interested").
     """
     rows = await conn.fetch(_LIVE_MATCHES, scope_id, user_id, limit)
-    if not rows:
-        return []
-    reasons = await readable_reasons(conn, rows[0]["run_id"], rows, [user_id > r["other_id"] for r in rows])
+    stored = [StoredReasons(r["run_id"], r["why"], r["reasons"], user_id > r["other_id"]) for r in rows]
+    reasons = await read_stored(conn, stored) if readable else [None] * len(rows)
     return [
         {"other_id": r["other_id"], "score": r["score"], "display_name": r["display_name"],
-         "reasons": why}
-        for r, why in zip(rows, reasons, strict=True)
+         "reasons": why, "stored": kept}
+        for r, why, kept in zip(rows, reasons, stored, strict=True)
     ]
+
+
+async def read_stored(conn: asyncpg.Connection, stored: Sequence[StoredReasons]) -> list[Any]:
+    """:func:`readable_reasons` of reasons read by :func:`live_matches` (all of one run)."""
+    if not stored:
+        return []
+    return await readable_reasons(
+        conn, stored[0].run_id, [{"why": s.why, "reasons": s.reasons} for s in stored],
+        [s.reader_is_b for s in stored],
+    )
 
 
 async def live_pair(
@@ -182,7 +204,8 @@ async def live_pair(
 
 
 async def readable_reasons(
-    conn: asyncpg.Connection, run_id: int, stored: Sequence[asyncpg.Record], reader_is_b: Sequence[bool]
+    conn: asyncpg.Connection, run_id: int, stored: Sequence[Mapping[str, Any]],
+    reader_is_b: Sequence[bool],
 ) -> list[Any]:
     """Stored reasons (``why`` and ``reasons`` of match rows of one run) in the shape readers use.
 
