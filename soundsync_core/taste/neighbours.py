@@ -255,10 +255,12 @@ def search_block(
     _drop_excluded(score, masks, queries[found.row], others)
     out_others, out_score = _best_per_row(found.row, others, score, len(query_pos), m)
     short = short_rows(found, len(query_pos), m, len(index.scope))
-    if len(short):
-        _, exact_others, exact_score = rank_block(vectors, masks, short, queries[short], index.scope, m)
-        out_others[short, : exact_others.shape[1]] = exact_others
-        out_score[short, : exact_score.shape[1]] = exact_score
+    step = max(1, BLOCK_CELLS // len(index.scope))
+    for start in range(0, len(short), step):
+        rows = short[start : start + step]
+        _, exact_others, exact_score = rank_block(vectors, masks, rows, queries[rows], index.scope, m)
+        out_others[rows, : exact_others.shape[1]] = exact_others
+        out_score[rows, : exact_score.shape[1]] = exact_score
     return query_pos, out_others, out_score
 
 

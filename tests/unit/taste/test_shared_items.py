@@ -91,3 +91,17 @@ def test_a_member_of_only_common_items_is_scored_against_everyone(space, small_b
     _, exact, _ = rank_block(refit.vectors, masks, np.array([me]), np.array([me]), scope, 10)
     assert searched.others[me].tolist() == exact[0].tolist()
 
+
+
+def test_with_nothing_less_common_every_member_is_scored_exactly_block_by_block(
+    space, monkeypatch
+) -> None:
+    monkeypatch.setattr(shared_items, "PAIR_BUDGET", 0)
+    monkeypatch.setattr(neighbours_module, "EXACT_LIMIT", 100)
+    monkeypatch.setattr(neighbours_module, "BLOCK_CELLS", 50 * space.n_members)
+    scope = np.arange(space.n_members)
+    assert shared_items.scope_index(space.vectors, scope).less_common.nnz == 0
+    searched = neighbours(space.vectors, scope, 10)
+    masks = Masks.of(Exclusions(), space.n_members)
+    _, exact, _ = rank_block(space.vectors, masks, scope, scope, scope, 10)
+    assert searched.others.tolist() == exact.tolist()
