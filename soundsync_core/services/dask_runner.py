@@ -40,6 +40,7 @@ class DaskRunner:
     def __init__(self, client: Client) -> None:
         self._client = client
         self._shared: OrderedDict[int, tuple[Any, Future]] = OrderedDict()
+        self._in_use: set[int] = set()  # ids of the objects the current map shares
 
     @property
     def workers(self) -> int:
@@ -52,6 +53,7 @@ class DaskRunner:
         """``function(*shared, *item)`` for every item as a task, yielded in the items' order."""
         window = TASKS_PER_THREAD * max(1, self.workers)
         pending: deque[tuple[tuple[Any, ...], Future]] = deque()
+        self._in_use = {id(obj) for obj in shared}
         shared_futures = [self._share(obj) for obj in shared]
         reshares = 0
         items = iter(items)
@@ -80,8 +82,8 @@ class DaskRunner:
         if known is None or again:
             known = (obj, self._client.scatter(obj, broadcast=True, hash=False))
             self._shared[id(obj)] = known
-            while len(self._shared) > SHARED_KEPT:
-                _, (_, released) = self._shared.popitem(last=False)
-                released.release()
+            unused = [key for key in self._shared if key not in self._in_use]
+            for key in unused[: max(0, len(self._shared) - SHARED_KEPT)]:
+                self._shared.pop(key)[1].release()
         self._shared.move_to_end(id(obj))
         return known[1]

@@ -48,3 +48,13 @@ def test_shared_data_lost_on_the_cluster_is_scattered_again(client: Client) -> N
     for _, future in runner._shared.values():
         client.cancel(future)
     assert list(runner.map(_scaled, (factor, 0), ((v,) for v in range(10)))) == [7 * v for v in range(10)]
+
+
+def _sum(*values: int) -> int:
+    return sum(values)
+
+
+def test_a_map_sharing_more_objects_than_are_kept_keeps_them_all_meanwhile(client: Client) -> None:
+    runner = DaskRunner(client)
+    shared = tuple(range(2000, 2000 + dask_runner.SHARED_KEPT + 2))
+    assert list(runner.map(_sum, shared, ((v,) for v in range(5)))) == [sum(shared) + v for v in range(5)]
