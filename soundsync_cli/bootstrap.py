@@ -14,7 +14,6 @@ import contextlib
 import errno
 import logging
 import multiprocessing
-import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, wait
@@ -24,6 +23,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import dask
 import discord
 import yarl
 from aiohttp import web
@@ -124,9 +124,12 @@ def recluster_runner(settings: Settings, workers: int | None = None) -> Iterator
         return
     # One thread per worker process (BLAS too: the nanny sets OMP_NUM_THREADS=1), no dashboard
     # (its port could clash with another process on the machine), and glibc's allocator told to
-    # keep the memory a block frees for the next block (WORKER_MALLOC).
+    # keep the memory a block frees for the next block (WORKER_MALLOC). The nanny sets these in
+    # the environment the workers are spawned with; a value already in this process's
+    # environment wins (an operator's own setting, or what an earlier cluster left there).
+    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ"), **WORKER_MALLOC}
     with (
-        _environment(WORKER_MALLOC),
+        dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
         LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
                      dashboard_address=None, silence_logs=logging.WARNING) as cluster,
         _client(cluster) as runner,
@@ -140,24 +143,6 @@ def recluster_runner(settings: Settings, workers: int | None = None) -> Iterator
 # 5.0 s on 2 workers with the defaults and 3.4 s with these (the same blocks in one process: 3.4 s).
 WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": str(4 << 30), "MALLOC_MMAP_THRESHOLD_": str(4 << 30),
                  "MALLOC_TOP_PAD_": str(256 << 20)}
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """``values`` in this process's environment meanwhile. glibc reads its settings when a
-    process starts, so they must be in the environment the workers are spawned with; the nanny
-    prefers a value already in the environment to its config's (an earlier cluster in the same
-    process leaves its own there), hence the environment rather than the config."""
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @contextlib.contextmanager
