@@ -133,19 +133,21 @@ def _best_per_row(indptr: np.ndarray, data: np.ndarray, count: int) -> np.ndarra
     """
     lengths = np.diff(indptr)
     group = np.where(lengths > count, np.ceil(np.log2(np.maximum(lengths, 1))), -1).astype(np.int64)
+    padding = len(data)  # the position of the -inf appended to data
+    values = np.append(data, np.float32(-np.inf))
     picked = []
     for g in np.unique(group):
         rows = np.flatnonzero(group == g)
         sizes = lengths[rows]
         width = int(sizes.max(initial=0))
         where = indptr[rows][:, None] + np.arange(width)
-        inside = np.arange(width) < sizes[:, None]
+        where[np.arange(width) >= sizes[:, None]] = padding
         if g < 0:
-            picked.append(where[inside])
+            picked.append(where[where != padding])
             continue
-        padded = np.where(inside, data[np.minimum(where, len(data) - 1)], -np.inf)
-        top = np.argpartition(padded, width - count, axis=1)[:, width - count :]
-        picked.append(np.take_along_axis(where, top, axis=1)[np.take_along_axis(inside, top, axis=1)])
+        top = np.take_along_axis(
+            where, np.argpartition(values[where], width - count, axis=1)[:, width - count :], axis=1)
+        picked.append(top[top != padding])
     return np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
 
 
