@@ -275,16 +275,26 @@ def _drop_excluded(score: np.ndarray, masks: Masks, left: np.ndarray, right: np.
 def _best_per_row(
     row: np.ndarray, others: np.ndarray, score: np.ndarray, n_rows: int, m: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(others, score) tables of ``n_rows × m``: each row's best by score, then member index."""
+    """(others, score) tables of ``n_rows × m``: each row's best by score, then member index.
+
+    A row has at most ``CANDIDATES + 1`` entries, so they are sorted as one small table (one
+    ranking key per cell, as :func:`rank_block` ranks) rather than by one sort of them all.
+    """
     keep = np.isfinite(score)
     row, others, score = row[keep], others[keep], score[keep]
-    order = np.lexsort((others, -score, row))
-    row, others, score = row[order], others[order], score[order]
+    by_row = np.argsort(row, kind="stable")
+    row, others, score = row[by_row], others[by_row], score[by_row]
     sizes = np.bincount(row, minlength=n_rows)
-    place = np.arange(len(row)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    kept = place < m
+    slot = np.arange(len(row)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    width = max(int(sizes.max(initial=0)), m)
+    key = np.full((n_rows, width), np.iinfo(np.int64).min, dtype=np.int64)
+    key[row, slot] = _ranking_key(score[None, :], others)[0]
+    at = np.full((n_rows, width), -1, dtype=np.int64)
+    at[row, slot] = np.arange(len(row))
+    best = np.take_along_axis(at, np.argsort(key, axis=1)[:, ::-1][:, :m], axis=1)
+    found = best >= 0
     out_others = np.full((n_rows, m), -1, dtype=np.int64)
     out_score = np.full((n_rows, m), -np.inf, dtype=np.float32)
-    out_others[row[kept], place[kept]] = others[kept]
-    out_score[row[kept], place[kept]] = score[kept]
+    out_others[found] = others[best[found]]
+    out_score[found] = score[best[found]]
     return out_others, out_score
