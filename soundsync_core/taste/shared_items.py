@@ -69,7 +69,8 @@ def scope_index(vectors: TasteVectors, scope: np.ndarray) -> ScopeIndex:
                              side="right")
     less = np.zeros(rows.shape[1], dtype=bool)
     less[order[:walked]] = True
-    return ScopeIndex(scope, _keep(rows, less), _keep(rows, less).T.tocsr(), _keep(rows, ~less))
+    less_common = _keep(rows, less)
+    return ScopeIndex(scope, less_common, less_common.T.tocsr(), _keep(rows, ~less))
 
 
 def pair_budget(members: int) -> float:
@@ -119,13 +120,13 @@ def best_candidates(
     if scope_hidden.any():
         data[scope_hidden[product.indices]] = -np.inf
     # A member shares every item with itself: it takes one of count + 1 places, dropped below.
-    chosen = _best_per_row(product.indptr, data, count + 1)
+    chosen = _top_positions(product.indptr, data, count + 1)
     row = np.searchsorted(product.indptr, chosen, side="right") - 1
     keep = np.isfinite(data[chosen]) & (product.indices[chosen] != query_pos[row])
     return Candidates(row[keep], product.indices[chosen[keep]], data[chosen[keep]])
 
 
-def _best_per_row(indptr: np.ndarray, data: np.ndarray, count: int) -> np.ndarray:
+def _top_positions(indptr: np.ndarray, data: np.ndarray, count: int) -> np.ndarray:
     """Positions in ``data`` of each CSR row's ``count`` largest values (all of a shorter row).
 
     Rows are padded to a common width per group of similar lengths (powers of two), so the

@@ -169,8 +169,7 @@ def block_scores(vectors: TasteVectors, rows: MemberSlice, cols: MemberSlice) ->
     ``−weight·chance·presence`` against ``presence``); the denominator depends only on which
     views each side has, so it comes from a table over the 2^views presence patterns.
     """
-    weights = np.array(list(VIEW_WEIGHTS.values()), dtype=np.float32)
-    chance = np.array([vectors.baselines[v] for v in VIEW_WEIGHTS], dtype=np.float32)
+    weights, chance = _weights_and_chance(vectors)
     num = np.asarray((rows.stacked @ cols.stacked.T).toarray(), dtype=np.float32)
     left = np.hstack([rows.dense, rows.presence * (-weights * chance)])
     right = np.hstack([cols.dense, cols.presence])
@@ -185,8 +184,7 @@ def scores_of_pairs(
 ) -> np.ndarray:
     """:func:`block_scores` of the pairs ``(left[k], right[k])`` only (float32), given the
     product of their sparse views' rows (``stacked``), which the caller has already computed."""
-    weights = np.array(list(VIEW_WEIGHTS.values()), dtype=np.float32)
-    chance = np.array([vectors.baselines[v] for v in VIEW_WEIGHTS], dtype=np.float32)
+    weights, chance = _weights_and_chance(vectors)
     num = np.asarray(sparse_part, dtype=np.float32).copy()
     for start in range(0, len(left), PAIR_CHUNK):
         part = slice(start, start + PAIR_CHUNK)
@@ -196,6 +194,12 @@ def scores_of_pairs(
     inverse = _inverse_weight_table(weights)
     num *= inverse[_patterns(vectors.presence[left]), _patterns(vectors.presence[right])]
     return num
+
+
+def _weights_and_chance(vectors: TasteVectors) -> tuple[np.ndarray, np.ndarray]:
+    """The views' weights and chance levels, in ``VIEW_WEIGHTS`` order (float32)."""
+    weights = np.array(list(VIEW_WEIGHTS.values()), dtype=np.float32)
+    return weights, np.array([vectors.baselines[v] for v in VIEW_WEIGHTS], dtype=np.float32)
 
 
 def _patterns(presence: np.ndarray) -> np.ndarray:
