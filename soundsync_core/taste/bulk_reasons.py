@@ -1,8 +1,8 @@
 """Reasons for millions of pairs at once, in the packed binary form a recluster stores.
 
 :func:`pair_reasons` costs ~0.2 ms a pair in Python; a recluster of 100k members stores millions
-of matches, so it computes every pair's shared items with sparse element-wise products of the
-pairs' rows (in chunks) and picks each pair's strongest items with one sort over the products.
+of matches, so each pair's strongest shared items come from one compiled pass over the pair's
+rows (:mod:`shared_kernel`).
 
 What is stored per pair is a fixed-size record (:data:`PACKED`, 165 bytes) filled with numpy
 alone — no Python object per pair or per item: for artists, tracks and genres the column
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from soundsync_core.taste.audio import FEATURE_RANGES, AudioView
+from soundsync_core.taste.shared_kernel import top_shared
 from soundsync_core.taste.similarity import TasteVectors
 from soundsync_core.taste.vectors import ItemView
 
@@ -43,7 +43,6 @@ SHARED_KEYS: dict[str, tuple[str, str | None]] = {
 VIEW_OF = {"a": "artists", "t": "tracks", "g": "genres"}
 # The views' numbers in the run's item table (``run_items.view``).
 VIEW_NUMBER = {"artists": 0, "tracks": 1, "genres": 2}
-PAIRS_PER_CHUNK = 200_000
 # One pair's reasons: per view, columns (-1 = empty slot) and both ranks; audio feature indices
 # (-1 = no audio) and means in thousandths (closest a, closest b, farthest a, farthest b).
 PACKED = np.dtype(
@@ -57,65 +56,18 @@ PACKED = np.dtype(
 )
 
 
-@dataclass(frozen=True)
-class SharedTable:
-    """Each pair's strongest shared items: flat columns sorted by pair, then strength."""
-
-    pair: np.ndarray
-    col: np.ndarray
-    rank_a: np.ndarray
-    rank_b: np.ndarray
-    contribution: np.ndarray
-
-
-def shared_table(
-    view: ItemView, left: np.ndarray, right: np.ndarray, *, limit: int = STORED_SHARED
-) -> SharedTable:
-    """Up to ``limit`` shared items of each pair ``(left[k], right[k])``, ordered as in :mod:`reasons`."""
-    matrix, ranks = _canonical(view.matrix), _canonical(view.ranks)
-    parts = [
-        _shared_chunk(matrix, ranks, left[start : start + PAIRS_PER_CHUNK],
-                      right[start : start + PAIRS_PER_CHUNK], start, limit)
-        for start in range(0, len(left), PAIRS_PER_CHUNK)
-    ]
-    if not parts:
-        empty = np.zeros(0, dtype=np.int64)
-        return SharedTable(empty, empty, empty, empty, np.zeros(0, dtype=np.float32))
-    return SharedTable(*(np.concatenate(column) for column in zip(*parts, strict=True)))
-
-
-def _canonical(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    # Element-wise products of canonical rows come out canonical, so the three products of a
-    # chunk (weights, rank a, rank b) line up entry for entry.
-    if matrix.has_canonical_format:
-        return matrix
-    matrix = matrix.copy()
-    matrix.sum_duplicates()
-    return matrix
-
-
-def _shared_chunk(
-    matrix: sp.csr_matrix, ranks: sp.csr_matrix, left: np.ndarray, right: np.ndarray,
-    offset: int, limit: int,
-) -> tuple[np.ndarray, ...]:
-    product = sp.csr_matrix(matrix[left].multiply(matrix[right]))
-    pattern = product.copy()
-    pattern.data = np.ones_like(pattern.data)
-    rank_a = sp.csr_matrix(ranks[left].multiply(pattern))
-    rank_b = sp.csr_matrix(ranks[right].multiply(pattern))
-    for part in (product, rank_a, rank_b):
-        part.sort_indices()
-    row = np.repeat(np.arange(len(left), dtype=np.int64), np.diff(product.indptr))
-    # Strongest first within a pair; equal contributions keep column order (stable sort of
-    # canonical rows). A positive float32's bits order like its value, so one int64 key holds
-    # the pair and the descending contribution.
-    strength = product.data.astype(np.float32).view(np.uint32).astype(np.int64)
-    order = np.argsort((row << 32) | (0xFFFFFFFF - strength), kind="stable")
-    position = np.arange(len(order)) - product.indptr[row[order]]
-    keep = order[position < limit]
-    return (row[keep] + offset, product.indices[keep].astype(np.int64),
-            rank_a.data[keep].astype(np.int64), rank_b.data[keep].astype(np.int64),
-            product.data[keep])
+def _shared_items(view: ItemView, left: np.ndarray, right: np.ndarray, out: np.ndarray, key: str) -> None:
+    """Fill ``out``'s ``key`` columns and ranks with each pair's strongest shared items."""
+    matrix, ranks = view.matrix, view.ranks
+    if not matrix.has_canonical_format:
+        # Sorting both the same way keeps ranks on their weights' pattern.
+        matrix, ranks = matrix.copy(), ranks.copy()
+        matrix.sum_duplicates()
+        ranks.sum_duplicates()
+    out[f"{key}_col"] = -1
+    # Straight into the records' fields (strided views): no table per view to copy over.
+    top_shared(matrix.indptr, matrix.indices, matrix.data, ranks.data, matrix.shape[1],
+               left, right, out[f"{key}_col"], out[f"{key}_rank_a"], out[f"{key}_rank_b"])
 
 
 @dataclass(frozen=True)
@@ -156,19 +108,22 @@ def pack_reasons(vectors: TasteVectors, left: np.ndarray, right: np.ndarray) -> 
     out = np.zeros(len(left), dtype=PACKED)
     out["version"] = PACKED_VERSION
     for key, view_name in VIEW_OF.items():
-        table = shared_table(vectors.items[view_name], left, right, limit=STORED_SHARED)
-        slot = np.arange(len(table.pair)) - np.searchsorted(table.pair, table.pair, side="left")
-        out[f"{key}_col"] = -1
-        out[f"{key}_col"][table.pair, slot] = table.col
-        out[f"{key}_rank_a"][table.pair, slot] = table.rank_a
-        out[f"{key}_rank_b"][table.pair, slot] = table.rank_b
-    audio = audio_table(vectors.audio, left, right)
-    out["x_feature"] = np.stack([audio.closest, audio.farthest], axis=1)
-    means = np.stack([audio.means_a[:, 0], audio.means_b[:, 0], audio.means_a[:, 1],
-                      audio.means_b[:, 1]], axis=1)
-    usable = (audio.closest >= 0)[:, None]
-    out["x_milli"] = np.where(usable, np.rint(np.nan_to_num(means) * 1000), 0).astype(np.int32)
+        _shared_items(vectors.items[view_name], left, right, out, key)
+    _audio_reasons(vectors.audio, left, right, out)
     return out
+
+
+def _audio_reasons(audio: AudioView, left: np.ndarray, right: np.ndarray, out: np.ndarray) -> None:
+    """Fill ``out``'s audio fields: computed only for pairs where both members have audio."""
+    out["x_feature"] = -1
+    both = np.flatnonzero(audio.present[left] & audio.present[right])
+    table = audio_table(audio, left[both], right[both])
+    usable = table.closest >= 0
+    rows = both[usable]
+    out["x_feature"][rows] = np.stack([table.closest, table.farthest], axis=1)[usable]
+    means = np.stack([table.means_a[:, 0], table.means_b[:, 0], table.means_a[:, 1],
+                      table.means_b[:, 1]], axis=1)[usable]
+    out["x_milli"][rows] = np.rint(np.nan_to_num(means) * 1000).astype(np.int32)
 
 
 def unpack(blob: bytes) -> np.void:
