@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,11 @@ class _Clock:
         self._mark = now
 
 
+def _timed(work: Callable[[], TribeResult]) -> tuple[TribeResult, float]:
+    start = time.monotonic()
+    return work(), time.monotonic() - start
+
+
 def compute_run(
     community: Community,
     matches_per_member: int,
@@ -105,19 +111,23 @@ def compute_run(
     space = TasteSpace.fit(community.profiles, seed=seed)
     progress("vectors", 1, 1)
     clock.lap("fit")
-    progress("tribes", 0, 1)
-    tribes = space.tribes()
-    progress("tribes", 1, 1)
-    clock.lap("tribes")
     hidden = {i for i, u in enumerate(user_ids) if community.visibility.get(int(u)) == "hidden"}
     pairs = {(index_of[a], index_of[b]) for a, b in community.exclusions
              if a in index_of and b in index_of}
     scopes = _scopes(community, index_of)
-    table = space.top_matches(
-        scopes, k=matches_per_member, exclude=Exclusions.of(hidden, pairs),
-        progress=lambda done, total: progress("matching", done, total), runner=runner,
-    )
-    clock.lap("matching")
+    progress("tribes", 0, 1)
+    # Tribes (SVD + KMeans, in this process) beside the matching (mostly on the runner's
+    # workers): neither needs the other, and one of them alone leaves a core idle.
+    with ThreadPoolExecutor(1, thread_name_prefix="tribes") as beside:
+        tribes_done = beside.submit(_timed, space.tribes)
+        table = space.top_matches(
+            scopes, k=matches_per_member, exclude=Exclusions.of(hidden, pairs),
+            progress=lambda done, total: progress("matching", done, total), runner=runner,
+        )
+        clock.lap("matching")
+        tribes, clock.stages["tribes (beside matching)"] = tribes_done.result()
+    progress("tribes", 1, 1)
+    clock.lap("tribes, after matching")
     matches = _match_rows(space, table, user_ids, runner)
     return RunResult(
         k=tribes.k,
