@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from soundsync_core.errors import MemberFacingError
+from soundsync_core.malloc_kept import freed_memory_kept
 from soundsync_core.repositories import match_store, runs
 from soundsync_core.repositories.community import load_community
 from soundsync_core.services.run_compute import RunResult, compute_run
@@ -96,6 +97,7 @@ async def recluster(
             if dropped:
                 log.warning("discarded %d run(s) left behind by a crashed recluster", dropped)
             with ExitStack() as stack:
+                stack.enter_context(freed_memory_kept())
                 loop = asyncio.get_running_loop()
                 # A cluster starts in seconds: let it start while the community loads.
                 opening = (loop.run_in_executor(executor, stack.enter_context, runner())
