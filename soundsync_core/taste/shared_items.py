@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from soundsync_core.taste.shared_kernel import best_shared
 from soundsync_core.taste.similarity import TasteVectors, scores_of_pairs
 
 PAIR_BUDGET = 3_000  # co-listings walked per member of a scope of up to BUDGET_SCOPE members
@@ -114,42 +115,15 @@ def best_candidates(
     index: ScopeIndex, query_pos: np.ndarray, hidden: np.ndarray, count: int = CANDIDATES
 ) -> Candidates:
     """Each query's ``count`` best others by partial score (never itself nor a hidden member)."""
-    product = (index.less_common[query_pos] @ index.less_common_t).tocsr()
-    data = product.data
-    scope_hidden = hidden[index.scope]
-    if scope_hidden.any():
-        data[scope_hidden[product.indices]] = -np.inf
-    # A member shares every item with itself: it takes one of count + 1 places, dropped below.
-    chosen = _top_positions(product.indptr, data, count + 1)
-    row = np.searchsorted(product.indptr, chosen, side="right") - 1
-    keep = np.isfinite(data[chosen]) & (product.indices[chosen] != query_pos[row])
-    return Candidates(row[keep], product.indices[chosen[keep]], data[chosen[keep]])
-
-
-def _top_positions(indptr: np.ndarray, data: np.ndarray, count: int) -> np.ndarray:
-    """Positions in ``data`` of each CSR row's ``count`` largest values (all of a shorter row).
-
-    Rows are padded to a common width per group of similar lengths (powers of two), so the
-    padding never more than doubles the cells a per-row partition has to look at.
-    """
-    lengths = np.diff(indptr)
-    group = np.where(lengths > count, np.ceil(np.log2(np.maximum(lengths, 1))), -1).astype(np.int64)
-    padding = len(data)  # the position of the -inf appended to data
-    values = np.append(data, np.float32(-np.inf))
-    picked = []
-    for g in np.unique(group):
-        rows = np.flatnonzero(group == g)
-        sizes = lengths[rows]
-        width = int(sizes.max(initial=0))
-        where = indptr[rows][:, None] + np.arange(width)
-        where[np.arange(width) >= sizes[:, None]] = padding
-        if g < 0:
-            picked.append(where[where != padding])
-            continue
-        top = np.take_along_axis(
-            where, np.argpartition(values[where], width - count, axis=1)[:, width - count :], axis=1)
-        picked.append(top[top != padding])
-    return np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
+    rows = index.less_common[query_pos]
+    t = index.less_common_t
+    size = len(query_pos) * count
+    row, col, partial = (np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64),
+                         np.empty(size, dtype=np.float32))
+    filled = best_shared(rows.indptr, rows.indices, rows.data, t.indptr, t.indices, t.data,
+                         np.asarray(query_pos, dtype=np.int64), hidden[index.scope], count,
+                         row, col, partial)
+    return Candidates(row[:filled], col[:filled], partial[:filled])
 
 
 def exact_scores(vectors: TasteVectors, index: ScopeIndex, queries_pos: np.ndarray,
