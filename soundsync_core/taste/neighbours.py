@@ -15,16 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from soundsync_core.taste.blocks import IN_PROCESS, BlockRunner
 from soundsync_core.taste.shared_items import (
-    ScopeIndex,
     best_candidates,
     exact_scores,
+    forget_indexes,
+    indexed_scope,
     query_blocks,
-    scope_index,
     short_rows,
 )
 from soundsync_core.taste.similarity import TasteVectors, block_scores, member_slice
@@ -94,9 +95,9 @@ def neighbours_by_scope(
     """Top-``m`` others of every member of every scope (scope id → member indices) within it.
 
     ``runner`` scores and ranks the blocks (default: here, one after the other); the result
-    does not depend on it. The exact blocks of every small scope go to the runner as one stream
-    (a guild of a few hundred members is one block: one scope at a time would leave all workers
-    but one idle); each large scope then streams its search blocks. ``progress(done, total)``
+    does not depend on it. All blocks go to the runner as one stream: every small scope's exact
+    blocks (a guild of a few hundred members is one block: one scope at a time would leave all
+    workers but one idle), then every large scope's search blocks. ``progress(done, total)``
     counts members over all scopes.
     """
     masks = Masks.of(exclusions or Exclusions(), vectors.n_members)
@@ -114,18 +115,30 @@ def neighbours_by_scope(
         if progress is not None:
             progress(done, total)
 
-    plan = [(s, q) for s, v in members.items() if len(v) <= EXACT_LIMIT for q in _exact_blocks(v)]
-    items = ((q, members[s][q], members[s], m) for s, q in plan)
-    for (scope_id, _), result in zip(plan, runner.map(rank_block, (vectors, masks), items), strict=True):
-        record(scope_id, *result)
+    # One stream of blocks for the whole run: every small scope's exact blocks, then every large
+    # scope's search blocks (each process builds a scope's index for its first block), so the
+    # workers never wait for the next scope.
+    plan = [(s, (False, q, members[s][q], members[s], m))
+            for s, v in members.items() if len(v) <= EXACT_LIMIT for q in _exact_blocks(v)]
+    plan += [(s, (True, members[s], q, m))
+             for s, v in members.items() if len(v) > EXACT_LIMIT for q in query_blocks(len(v))]
+    try:
+        results = runner.map(match_block, (vectors, masks), (item for _, item in plan))
+        for (scope_id, _), result in zip(plan, results, strict=True):
+            record(scope_id, *result)
+    finally:
+        forget_indexes()
     for scope_id, scope in members.items():
         if len(scope) > EXACT_LIMIT:
-            index = scope_index(vectors, scope)
-            items = ((query_pos, m) for query_pos in query_blocks(index))
-            for result in runner.map(search_block, (vectors, masks, index), items):
-                record(scope_id, *result)
             out[scope_id] = _both_ways(out[scope_id], masks.hidden)
     return out
+
+
+def match_block(
+    vectors: TasteVectors, masks: Masks, search: bool, *item: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One block of the run's stream: :func:`search_block` (``search``) or :func:`rank_block`."""
+    return (search_block if search else rank_block)(vectors, masks, *item)
 
 
 def _both_ways(found: Neighbours, hidden: np.ndarray) -> Neighbours:
@@ -244,10 +257,12 @@ def _mask(score: np.ndarray, masks: Masks, queries: np.ndarray, candidates: np.n
 
 
 def search_block(
-    vectors: TasteVectors, masks: Masks, index: ScopeIndex, query_pos: np.ndarray, m: int
+    vectors: TasteVectors, masks: Masks, scope: np.ndarray, query_pos: np.ndarray, m: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`rank_block` for the members at ``query_pos`` of a large scope, by shared-item
-    search (:mod:`shared_items`): same return shape, others best first, ties by member index."""
+    """:func:`rank_block` for the members at ``query_pos`` of a large scope (member indices,
+    ascending), by shared-item search (:mod:`shared_items`): same return shape, others best
+    first, ties by member index."""
+    index = indexed_scope(vectors, scope)
     queries = index.scope[query_pos]
     found = best_candidates(index, query_pos, masks.hidden)
     score = exact_scores(vectors, index, query_pos, found)

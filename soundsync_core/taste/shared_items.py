@@ -32,7 +32,10 @@ exact top 10 was 0.975 with a budget of 3,000 co-listings and 50 candidates per 
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -43,7 +46,11 @@ from soundsync_core.taste.similarity import TasteVectors, scores_of_pairs
 PAIR_BUDGET = 3_000  # co-listings walked per member of a scope of up to BUDGET_SCOPE members
 BUDGET_SCOPE = 20_000
 CANDIDATES = 50  # per member, scored exactly
-QUERY_BLOCK = 1_000  # members per block (a block's product holds ≈ QUERY_BLOCK × PAIR_BUDGET cells)
+QUERY_BLOCK = 1_000  # members per search block
+# Scope indexes a process keeps (a worker may hold the end of one scope and the start of the next).
+INDEXES_KEPT = 2
+# This process's remembered indexes: the vectors they belong to (weakly), and the indexes.
+_INDEXES: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -95,9 +102,34 @@ def _keep(rows: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
     return kept
 
 
-def query_blocks(index: ScopeIndex) -> list[np.ndarray]:
-    """Positions in the scope, :data:`QUERY_BLOCK` at a time."""
-    n = len(index.scope)
+def indexed_scope(vectors: TasteVectors, scope: np.ndarray) -> ScopeIndex:
+    """:func:`scope_index`, remembered for the last :data:`INDEXES_KEPT` scopes of ``vectors``.
+
+    A scope's search blocks arrive one by one, as tasks, wherever they run (here or on Dask
+    workers): each process builds a scope's index once, for its first block, instead of one
+    process building it and sending it to every other between two scopes while they wait.
+    """
+    key = (len(scope), hash(scope.tobytes()), pair_budget(len(scope)))
+    owner = _INDEXES.get("vectors")
+    if owner is None or owner() is not vectors:
+        _INDEXES.clear()
+        _INDEXES["vectors"] = weakref.ref(vectors)
+    kept = _INDEXES.setdefault("scopes", OrderedDict())
+    if key not in kept or not np.array_equal(kept[key].scope, scope):
+        kept[key] = scope_index(vectors, scope)
+        while len(kept) > INDEXES_KEPT:
+            kept.popitem(last=False)
+    kept.move_to_end(key)
+    return kept[key]
+
+
+def forget_indexes() -> None:
+    """Drop this process's remembered indexes (a run calls it when its search is over)."""
+    _INDEXES.clear()
+
+
+def query_blocks(n: int) -> list[np.ndarray]:
+    """Positions in a scope of ``n`` members, :data:`QUERY_BLOCK` at a time."""
     return [np.arange(start, min(start + QUERY_BLOCK, n)) for start in range(0, n, QUERY_BLOCK)]
 
 
