@@ -2,7 +2,7 @@
 
 :func:`pair_reasons` costs ~0.2 ms a pair in Python; a recluster of 100k members stores millions
 of matches, so each pair's strongest shared items come from one compiled pass over the pair's
-rows (:mod:`shared_kernel`).
+rows (:mod:`kernels`).
 
 What is stored per pair is a fixed-size record (:data:`PACKED`, 165 bytes) filled with numpy
 alone — no Python object per pair or per item: for artists, tracks and genres the column
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from soundsync_core.taste.audio import FEATURE_RANGES, AudioView
-from soundsync_core.taste.shared_kernel import top_shared
+from soundsync_core.taste.kernels import top_shared
 from soundsync_core.taste.similarity import TasteVectors
 from soundsync_core.taste.vectors import ItemView
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from soundsync_core.taste.blocks import IN_PROCESS, BlockRunner
+from soundsync_core.taste.kernels import offer_both_ways
 from soundsync_core.taste.shared_items import (
     best_candidates,
     exact_scores,
@@ -146,26 +147,10 @@ def _both_ways(found: Neighbours, hidden: np.ndarray) -> Neighbours:
     *v* in *u*'s list, *u* belongs in *v*'s list if it scores high enough there — a free second
     chance for pairs the search found in one direction only (*v* among *u*'s best candidates
     but not *u* among *v*'s); hidden members excepted."""
-    n, m = found.others.shape
-    valid = found.others >= 0
-    row = np.repeat(np.arange(n), m)[valid.ravel()]
-    other = found.others[valid]
-    score = found.score[valid]
-    back = ~hidden[found.rows[row]]
-    rows = np.concatenate([row, np.searchsorted(found.rows, other[back])])
-    others = np.concatenate([other, found.rows[row[back]]])
-    scores = np.concatenate([score, score[back]])
-    order = np.lexsort((others, -scores, rows))
-    rows, others, scores = rows[order], others[order], scores[order]
-    first = np.ones(len(rows), dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (others[1:] != others[:-1])
-    rows, others, scores = rows[first], others[first], scores[first]
-    sizes = np.bincount(rows, minlength=n)
-    place = np.arange(len(rows)) - (np.cumsum(sizes) - sizes)[rows]
-    kept = place < m
-    out = _empty(found.rows, m)
-    out.others[rows[kept], place[kept]] = others[kept]
-    out.score[rows[kept], place[kept]] = scores[kept]
+    out = _empty(found.rows, found.others.shape[1])
+    other_row = np.searchsorted(found.rows, np.maximum(found.others, 0))
+    offer_both_ways(found.rows, found.others, found.score, other_row, ~hidden[found.rows],
+                    out.others, out.score)
     return out
 
 

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from soundsync_core.taste.shared_kernel import best_shared
+from soundsync_core.taste.kernels import best_shared
 from soundsync_core.taste.similarity import TasteVectors, scores_of_pairs
 
 PAIR_BUDGET = 3_000  # co-listings walked per member of a scope of up to BUDGET_SCOPE members
