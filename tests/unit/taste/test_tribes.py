@@ -121,3 +121,19 @@ def test_the_sandbox_jazz_and_metal_listeners_make_two_tribes(with_bob: bool) ->
                 for group in GROUPS}
     assert all(len(tribes) == 1 for tribes in tribe_of.values())
     assert tribe_of["jazz"] != tribe_of["metal"]
+
+
+def test_components_fitted_on_a_sample_span_the_main_tastes(monkeypatch) -> None:
+    from soundsync_core.taste import embedding
+
+    profiles, _ = community(480, 4, seed=11, group_share=0.8, genres=True)
+    vectors = TasteSpace.fit(profiles).vectors
+    full = embedding.svd_projection(vectors).astype(np.float64)
+    monkeypatch.setattr(embedding, "SVD_SAMPLE", 120)
+    sampled = embedding.svd_projection(vectors).astype(np.float64)
+    assert sampled.shape == full.shape
+    # The four planted tastes are the full fit's first four directions; a sample's components
+    # must span them (24 random directions keep about 85 % of their energy here).
+    basis, _ = np.linalg.qr(sampled)
+    main = full[:, :4]
+    assert np.linalg.norm(basis @ (basis.T @ main)) ** 2 / np.linalg.norm(main) ** 2 > 0.99
