@@ -1,9 +1,11 @@
 """``recluster``: rebuild every member's vector, tribes and top matches, then switch live.
 
 Flow: take the cross-process lock → discard runs a crashed process left behind → record a
-``running`` run → load the community → compute (in an executor: CPU work never runs on the
-event loop) → COPY the run's rows → switch it live in one transaction → prune old runs.
-Readers only ever see complete runs; a failure leaves the previous run serving.
+``running`` run → load the community → fit the vectors → find tribes beside ranking the
+matches (CPU work in an executor, never on the event loop; the run's items and tribes are
+COPYed while the matches are ranked) → COPY the matches → switch the run live in one
+transaction → prune old runs. Readers only ever see complete runs; a failure leaves the
+previous run serving.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from soundsync_core.errors import MemberFacingError
 from soundsync_core.malloc_kept import freed_memory_kept
 from soundsync_core.repositories import match_store, runs
 from soundsync_core.repositories.community import load_community
-from soundsync_core.services.run_compute import RunResult, compute_run
+from soundsync_core.services import run_compute
 from soundsync_core.taste.blocks import IN_PROCESS, BlockRunner
 from soundsync_core.taste.match_rows import MatchRows
 
@@ -141,20 +143,21 @@ async def _run_locked(
         block_runner = await opening if opening is not None else IN_PROCESS
         stages["workers"] = time.monotonic() - mark
         mark = time.monotonic()
-        loop = asyncio.get_running_loop()
-        result: RunResult = await loop.run_in_executor(
-            executor,
-            lambda: compute_run(community, matches_per_member, seed, report, block_runner),
-        )
-        stages["compute"] = time.monotonic() - mark
-        stages.update({f"compute: {name}": seconds for name, seconds in result.stages.items()})
+        report("vectors", 0, 1)
+        fitted = await asyncio.get_running_loop().run_in_executor(
+            executor, run_compute.fit, community, seed)
+        report("vectors", 1, 1)
+        stages["fit"] = time.monotonic() - mark
+        tribes, matches = await _tribes_beside_matching(
+            conn, run_id, fitted, matches_per_member, report, executor, block_runner, stages)
         mark = time.monotonic()
-        await _write(conn, run_id, result, report, executor)
+        await _write_matches(conn, run_id, matches, report, executor)
         stages["write"] = time.monotonic() - mark
         mark = time.monotonic()
-        metrics = {**result.metrics, "members": len(community.profiles), "stages": stages}
-        await runs.switch_live(conn, run_id, result.scopes, result.k, metrics,
-                               [row[0] for row in result.member_rows])
+        metrics = {"silhouette": tribes.silhouette, "members": len(community.profiles),
+                   "stages": stages}
+        await runs.switch_live(conn, run_id, fitted.scope_ids, tribes.k, metrics,
+                               [row[0] for row in tribes.member_rows])
         await runs.prune_old_runs(conn)
         stages["switch"] = time.monotonic() - mark
     except BaseException as exc:
@@ -164,44 +167,68 @@ async def _run_locked(
     return ReclusterSummary(
         run_id=run_id,
         members=len(community.profiles),
-        k=result.k,
-        tribes=[t.name for t in result.tribes],
+        k=tribes.k,
+        tribes=[t.name for t in tribes.tribes],
         seconds=time.monotonic() - started,
-        scopes=len(result.scopes),
-        matches=len(result.matches),
+        scopes=len(fitted.scope_ids),
+        matches=len(matches),
         stages=stages,
     )
 
 
-async def _write(
+async def _tribes_beside_matching(
     conn: asyncpg.Connection,
     run_id: int,
-    result: RunResult,
+    fitted: run_compute.Fitted,
+    matches_per_member: int,
+    report: ProgressCallback,
+    executor: Executor | None,
+    runner: BlockRunner,
+    stages: dict[str, float],
+) -> tuple[run_compute.TribeRows, MatchRows]:
+    """Tribes (in this process) while the runner ranks the matches; meanwhile the connection
+    writes what does not wait for the matches: the run's items, then the tribes' rows."""
+    loop = asyncio.get_running_loop()
+    mark = time.monotonic()
+    ranking = loop.run_in_executor(
+        executor, run_compute.rank_matches, fitted, matches_per_member,
+        lambda done, total: report("matching", done, total), runner)
+    finding = loop.run_in_executor(executor, run_compute.find_tribes, fitted)
+    try:
+        await match_store.copy_run_items(conn, run_id, fitted.items())
+        tribes = await finding
+        stages["tribes (beside matching)"] = time.monotonic() - mark
+        await runs.copy_rows(
+            conn, "cluster_centers",
+            ("run_id", "cluster", "size", "name", "top_artists", "top_genres", "center",
+             "artist_weights"),
+            [(run_id, *row) for row in tribes.center_rows],
+        )
+        await runs.copy_rows(
+            conn, "user_clusters",
+            ("run_id", "user_id", "cluster", "distance", "map_x", "map_y"),
+            [(run_id, *row) for row in tribes.member_rows],
+        )
+        matches = await ranking
+        stages["matching"] = time.monotonic() - mark
+    finally:
+        # On a failure of either, the other still finishes before the runner closes.
+        await asyncio.wait([ranking, finding])
+    return tribes, matches
+
+
+async def _write_matches(
+    conn: asyncpg.Connection,
+    run_id: int,
+    matches: MatchRows,
     report: ProgressCallback,
     executor: Executor | None,
 ) -> None:
-    """Tribes, members and the run's items, then the match chunks and their index; progress
-    counts those steps."""
-    total = 3 + -(-len(result.matches) // match_store.MATCH_ROWS_PER_COPY)
+    """The match chunks, then their index; progress counts those steps."""
+    total = 1 + -(-len(matches) // match_store.MATCH_ROWS_PER_COPY)
     report("writing", 0, total)
-    await runs.copy_rows(
-        conn, "cluster_centers",
-        ("run_id", "cluster", "size", "name", "top_artists", "top_genres", "center",
-         "artist_weights"),
-        [(run_id, *row) for row in result.center_rows],
-    )
-    report("writing", 1, total)
-    await runs.copy_rows(
-        conn, "user_clusters",
-        ("run_id", "user_id", "cluster", "distance", "map_x", "map_y"),
-        [(run_id, *row) for row in result.member_rows],
-    )
-    await match_store.copy_run_items(conn, run_id, result.matches.reasons.items())
-    report("writing", 2, total)
     await match_store.create_match_partition(conn, run_id)
-    await _copy_matches(
-        conn, run_id, result.matches, lambda done: report("writing", 2 + done, total), executor
-    )
+    await _copy_matches(conn, run_id, matches, lambda done: report("writing", done, total), executor)
     await match_store.index_match_partition(conn, run_id)
     report("writing", total, total)
 

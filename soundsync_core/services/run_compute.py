@@ -1,15 +1,14 @@
-"""The CPU part of a recluster: pure, run in an executor. The only caller of the engine.
+"""The CPU part of a recluster, in phases: pure, run in an executor. The only caller of the engine.
 
-It imports no repository: the caller (:mod:`recluster`) reads the community and writes the result.
+:func:`fit` first; then :func:`find_tribes` and :func:`rank_matches`, side by side. It imports
+no repository: the caller (:mod:`recluster`) reads the community and writes the result as each
+phase ends.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,23 +21,38 @@ from soundsync_core.taste.neighbours import Exclusions
 from soundsync_core.taste.similarity import TasteVectors
 from soundsync_core.taste.tribes import Tribe, TribeResult
 
-ProgressCallback = Callable[[str, int, int], None]
 # Pairs whose reasons one task packs: a chunk of rows is split so that every worker gets a share.
 PAIRS_PER_TASK = 25_000
 
 
-@dataclass
-class RunResult:
-    """Rows ready for COPY (without the run id), what the summary needs, seconds per step."""
+@dataclass(frozen=True)
+class Fitted:
+    """A fitted population and what its matching needs: the first phase of a run."""
+
+    space: TasteSpace
+    scopes: dict[int, np.ndarray]  # scope id → member indices
+    exclusions: Exclusions
+    scope_ids: list[int]  # the scopes the run covers (a guild's run: that guild only)
+
+    @property
+    def user_ids(self) -> np.ndarray:
+        """User id of each member index."""
+        return self.space.members.user_ids
+
+    def items(self) -> dict[str, np.ndarray]:
+        """View name → the item id of each column the run's packed reasons refer to."""
+        return {view: self.space.vectors.items[view].ids for view in VIEW_NUMBER}
+
+
+@dataclass(frozen=True)
+class TribeRows:
+    """Tribes found, as rows ready for COPY (without the run id)."""
 
     k: int
     tribes: list[Tribe]
-    scopes: list[int]
     center_rows: list[tuple]
     member_rows: list[tuple]
-    matches: MatchRows
-    metrics: dict[str, Any] = field(default_factory=dict)
-    stages: dict[str, float] = field(default_factory=dict)
+    silhouette: float | None
 
 
 def _scopes(community: Community, index_of: dict[int, int]) -> dict[int, np.ndarray]:
@@ -74,71 +88,40 @@ def _member_rows(user_ids: np.ndarray, embedding: np.ndarray, tribes: TribeResul
     return rows
 
 
-class _Clock:
-    """Seconds per step, for the recluster's stage breakdown."""
-
-    def __init__(self) -> None:
-        self.stages: dict[str, float] = {}
-        self._mark = time.monotonic()
-
-    def lap(self, name: str) -> None:
-        now = time.monotonic()
-        self.stages[name] = now - self._mark
-        self._mark = now
-
-
-def _timed(work: Callable[[], TribeResult]) -> tuple[TribeResult, float]:
-    start = time.monotonic()
-    return work(), time.monotonic() - start
-
-
-def compute_run(
-    community: Community,
-    matches_per_member: int,
-    seed: int,
-    progress: ProgressCallback,
-    runner: BlockRunner = IN_PROCESS,
-) -> RunResult:
-    """Fit the taste space, find tribes, rank every member's matches in every scope.
-
-    ``runner`` runs the heavy blocks (scores, top-k, reasons as they are written); the result
-    does not depend on it.
-    """
-    clock = _Clock()
+def fit(community: Community, seed: int) -> Fitted:
+    """Build every view of the community and the scopes to rank (CPU: run it in an executor)."""
+    space = TasteSpace.fit(community.profiles, seed=seed)
     user_ids = community.profiles.user_ids
     index_of = {int(u): i for i, u in enumerate(user_ids)}
-    progress("vectors", 0, 1)
-    space = TasteSpace.fit(community.profiles, seed=seed)
-    progress("vectors", 1, 1)
-    clock.lap("fit")
     hidden = {i for i, u in enumerate(user_ids) if community.visibility.get(int(u)) == "hidden"}
     pairs = {(index_of[a], index_of[b]) for a, b in community.exclusions
              if a in index_of and b in index_of}
     scopes = _scopes(community, index_of)
-    progress("tribes", 0, 1)
-    # Tribes (SVD + KMeans, in this process) beside the matching (mostly on the runner's
-    # workers): neither needs the other, and one of them alone leaves a core idle.
-    with ThreadPoolExecutor(1, thread_name_prefix="tribes") as beside:
-        tribes_done = beside.submit(_timed, space.tribes)
-        table = space.top_matches(
-            scopes, k=matches_per_member, exclude=Exclusions.of(hidden, pairs),
-            progress=lambda done, total: progress("matching", done, total), runner=runner,
-        )
-        clock.lap("matching")
-        tribes, clock.stages["tribes (beside matching)"] = tribes_done.result()
-    progress("tribes", 1, 1)
-    clock.lap("tribes, after matching")
-    matches = _match_rows(space, table, user_ids, runner)
-    return RunResult(
-        k=tribes.k,
-        tribes=tribes.tribes,
-        scopes=sorted(scopes) if community.guild_only is None else [community.guild_only],
-        center_rows=_center_rows(tribes),
-        member_rows=_member_rows(user_ids, space.embedding, tribes),
-        matches=matches,
-        metrics={"silhouette": tribes.silhouette},
-        stages=clock.stages,
-    )
+    scope_ids = sorted(scopes) if community.guild_only is None else [community.guild_only]
+    return Fitted(space, scopes, Exclusions.of(hidden, pairs), scope_ids)
+
+
+def find_tribes(fitted: Fitted) -> TribeRows:
+    """Taste tribes and the map (SVD + KMeans in this process; CPU: run it in an executor).
+
+    A run finds them while the runner ranks the matches: neither needs the other.
+    """
+    tribes = fitted.space.tribes()
+    return TribeRows(tribes.k, tribes.tribes, _center_rows(tribes),
+                     _member_rows(fitted.user_ids, fitted.space.embedding, tribes), tribes.silhouette)
+
+
+def rank_matches(
+    fitted: Fitted,
+    matches_per_member: int,
+    progress: Callable[[int, int], None],
+    runner: BlockRunner = IN_PROCESS,
+) -> MatchRows:
+    """Every member's top matches in every scope, in ``(scope, member, rank)`` order; their
+    reasons are made by ``runner`` as the rows are written (CPU: run it in an executor)."""
+    table = fitted.space.top_matches(fitted.scopes, k=matches_per_member,
+                                     exclude=fitted.exclusions, progress=progress, runner=runner)
+    return _match_rows(fitted.space, table, fitted.user_ids, runner)
 
 
 def _match_rows(
@@ -189,6 +172,3 @@ class PairReasons:
             self._packed[new] = np.concatenate(packed)
         self._done[new] = True
         return self._packed[needed]
-
-    def items(self) -> dict[str, np.ndarray]:
-        return {view: self._vectors.items[view].ids for view in VIEW_NUMBER}

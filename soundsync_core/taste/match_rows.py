@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,10 +14,6 @@ class ReasonsSource(Protocol):
 
     def __call__(self, start: int, end: int) -> np.ndarray:
         """:data:`~soundsync_core.taste.bulk_reasons.PACKED` records of rows [start, end)."""
-        ...
-
-    def items(self) -> Mapping[str, np.ndarray]:
-        """View name → the item id of each column the records refer to."""
         ...
 
 

@@ -123,7 +123,7 @@ KILL_MID_WRITE = textwrap.dedent("""
     from soundsync_core.services.recluster import recluster
 
     def die_while_writing(stage, done, total):
-        if stage == "writing" and done == 3:  # after the first chunk of matches
+        if stage == "writing" and done == 1:  # after the first chunk of matches
             os.kill(os.getpid(), signal.SIGKILL)
 
     async def main():
