@@ -159,7 +159,9 @@ class PairReasons:
         pair_a, pair_b = np.where(a_first, left, right), np.where(a_first, right, left)
         keys, self._row_pair = np.unique(pair_a * len(user_ids) + pair_b, return_inverse=True)
         self._a, self._b = keys // len(user_ids), keys % len(user_ids)
-        self._packed = np.zeros(len(keys), dtype=PACKED)
+        # Records as rows of bytes: numpy copies those whole, a structured record field by field
+        # (gathering the records of 4M rows took 2.3 s that way).
+        self._packed = np.zeros((len(keys), PACKED.itemsize), dtype=np.uint8)
         self._done = np.zeros(len(keys), dtype=bool)
 
     def __call__(self, start: int, end: int) -> np.ndarray:
@@ -169,6 +171,6 @@ class PairReasons:
                   for s in range(0, len(new), PAIRS_PER_TASK))
         packed = list(self._runner.map(pack_reasons, (self._vectors,), pieces))
         if packed:
-            self._packed[new] = np.concatenate(packed)
+            self._packed[new] = np.concatenate(packed).view(np.uint8).reshape(-1, PACKED.itemsize)
         self._done[new] = True
-        return self._packed[needed]
+        return self._packed[needed].view(PACKED)[:, 0]

@@ -38,7 +38,7 @@ class KillWorker(WorkerPlugin):
         self.marker = marker
 
     def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
-        if finish != "executing" or not str(key).startswith("rank_block"):
+        if finish != "executing" or not str(key).startswith("match_block"):
             return
         if self.marker is not None:
             try:
