@@ -42,6 +42,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from soundsync_core.taste.kernels import first_listings
 from soundsync_core.taste.profile import Listing, ProfileTable, TasteProfile, as_table
 
 MAX_ITEMS_PER_VIEW = 500
@@ -159,13 +160,8 @@ def _weighted(listing: Listing, code: np.ndarray, n_codes: int, n_members: int) 
         order = np.lexsort((listing.rank, listing.member))
         columns = tuple(column[order] for column in columns)
     member, row, rank, count = columns
-    key = member * n_codes + code[row]
-    ordered = np.sort(key)
-    if (ordered[1:] == ordered[:-1]).any():  # an id listed twice: keep its first (best) entry
-        _, first = np.unique(key, return_index=True)
-        first.sort()
-        member, row, rank, count = member[first], row[first], rank[first], count[first]
-    kept = _positions(member, n_members) < MAX_ITEMS_PER_VIEW
+    # An id listed twice keeps its first (best) entry; then the first MAX_ITEMS_PER_VIEW.
+    kept = first_listings(member, code[row], n_codes, MAX_ITEMS_PER_VIEW)
     member, row, rank, count = member[kept], row[kept], rank[kept], count[kept]
     return Entries(member, row, rank, listening_weights(member, rank, count, n_members))
 
@@ -267,11 +263,15 @@ def _view_of(name: str, entries: Entries, ids: np.ndarray, n_members: int) -> It
     column[by_appearance] = np.arange(len(by_appearance))
     shape = (n_members, len(by_appearance))
     c = column[entries.item]
-    order = np.argsort(entries.member * shape[1] + c)  # CSR order: by member, then column
+    order = np.argsort(entries.member, kind="stable")  # a no-op pass: entries come by member
     indptr = np.zeros(n_members + 1, dtype=np.int64)
     np.cumsum(np.bincount(entries.member, minlength=n_members), out=indptr[1:])
     raw = sp.csr_matrix((entries.weight[order].astype(np.float32), c[order], indptr), shape=shape)
     rank_m = sp.csr_matrix((entries.rank[order].astype(np.float32), c[order], indptr), shape=shape)
+    # CSR order within each member's row: by column. A row holds each column once, so both
+    # matrices are sorted alike (scipy sorts the short rows in place, no sort of every entry).
+    raw.sort_indices()
+    rank_m.sort_indices()
     present = np.diff(indptr) > 0
     weights = rarity(np.bincount(c, minlength=shape[1]))
     matrix = sp.csr_matrix(_l2_rows(raw) @ sp.diags(weights), dtype=np.float32)
