@@ -138,7 +138,7 @@ class TasteSpace:
         """
         found = neighbours_by_scope(self.vectors, scopes, k, exclusions=exclude,
                                     progress=progress, runner=runner)
-        return self._table(list(found.items()))
+        return self._table(sorted(found.items()))
 
     def _table(self, parts: list[tuple[int, Neighbours]]) -> MatchTable:
         pieces = [_flatten(scope_id, found) for scope_id, found in parts]

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -197,6 +198,8 @@ def _artist_entries_of(table: ProfileTable, listed: Entries, tracks: Entries) ->
     derived_member = member[first][order]
     derived = Entries(derived_member, artist[first][order], _positions(derived_member, n) + 1, total[order])
     coded = listed._replace(item=table.artist_code[listed.item])
+    if not len(derived.member):  # everyone lists artists
+        return coded
     merged = np.argsort(np.concatenate([coded.member, derived.member]), kind="stable")
     return Entries(*(np.concatenate([a, b])[merged] for a, b in zip(coded, derived, strict=True)))
 
@@ -289,9 +292,16 @@ def build_item_views(members: ProfileTable | Sequence[TasteProfile]) -> dict[str
     """The three sparse views of a population, keyed ``artists``, ``tracks``, ``genres``."""
     table = as_table(members)
     n = len(table)
-    listed, tracks = _listed_entries(table)
-    return {
-        "artists": _view_of("artists", _artist_entries_of(table, listed, tracks), table.artist_ids, n),
-        "tracks": _view_of("tracks", tracks._replace(item=table.track_code[tracks.item]), table.track_ids, n),
-        "genres": _view_of("genres", _genre_entries_of(table, listed), table.genre_ids, n),
-    }
+    # The tracks' view is built in a second thread meanwhile: numpy and the compiled loops let
+    # the interpreter go while they work.
+    with ThreadPoolExecutor(1, thread_name_prefix="views") as beside:
+        listed_tracks = beside.submit(_weighted, table.tracks, table.track_code, len(table.track_ids), n)
+        listed = _weighted(table.artists, table.artist_code, len(table.artist_ids), n)
+        tracks = listed_tracks.result()
+        track_view = beside.submit(
+            _view_of, "tracks", tracks._replace(item=table.track_code[tracks.item]), table.track_ids, n)
+        return {
+            "artists": _view_of("artists", _artist_entries_of(table, listed, tracks), table.artist_ids, n),
+            "tracks": track_view.result(),
+            "genres": _view_of("genres", _genre_entries_of(table, listed), table.genre_ids, n),
+        }
