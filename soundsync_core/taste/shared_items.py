@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from soundsync_core.taste.kernels import best_shared
+from soundsync_core.taste.kernels import best_shared, pair_dots
 from soundsync_core.taste.similarity import TasteVectors, scores_of_pairs
 
 PAIR_BUDGET = 3_000  # co-listings walked per member of a scope of up to BUDGET_SCOPE members
@@ -99,6 +99,7 @@ def _keep(rows: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
     kept = rows.copy()
     kept.data[~columns[kept.indices]] = 0
     kept.eliminate_zeros()
+    kept.sort_indices()  # canonical rows, as the compiled passes need
     return kept
 
 
@@ -162,8 +163,9 @@ def exact_scores(vectors: TasteVectors, index: ScopeIndex, queries_pos: np.ndarr
                  found: Candidates) -> np.ndarray:
     """Exact scores of the candidates (float32): partial + common items + dense views."""
     left, right = queries_pos[found.row], found.col
-    common = np.asarray(index.common[left].multiply(index.common[right]).sum(axis=1)).ravel()
-    return scores_of_pairs(vectors, index.scope[left], index.scope[right], found.partial + common)
+    common = index.common
+    sums = pair_dots(common.indptr, common.indices, common.data, common.shape[1], left, right)
+    return scores_of_pairs(vectors, index.scope[left], index.scope[right], found.partial + sums)
 
 
 def short_rows(found: Candidates, n_queries: int, m: int, scope_size: int) -> np.ndarray:
