@@ -1,6 +1,6 @@
 """The CPU part of a recluster, in phases: pure, run in an executor. The only caller of the engine.
 
-:func:`fit` first; then :func:`find_tribes` and :func:`rank_matches`, side by side. It imports
+:func:`fit` first; then :func:`find_tribes` and :func:`rank_matches`. It imports
 no repository: the caller (:mod:`recluster`) reads the community and writes the result as each
 phase ends.
 """
@@ -102,10 +102,7 @@ def fit(community: Community, seed: int) -> Fitted:
 
 
 def find_tribes(fitted: Fitted) -> TribeRows:
-    """Taste tribes and the map (SVD + KMeans in this process; CPU: run it in an executor).
-
-    A run finds them while the runner ranks the matches: neither needs the other.
-    """
+    """Taste tribes and the map (SVD + KMeans in this process; CPU: run it in an executor)."""
     tribes = fitted.space.tribes()
     return TribeRows(tribes.k, tribes.tribes, _center_rows(tribes),
                      _member_rows(fitted.user_ids, fitted.space.embedding, tribes), tribes.silhouette)
