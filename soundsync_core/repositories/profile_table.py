@@ -7,17 +7,15 @@ from the database arrays into flat numpy arrays, without an object per listed it
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import chain
 
 import asyncpg
 import numpy as np
 
 from soundsync_core.gc_pause import cyclic_gc_paused
-from soundsync_core.repositories.profiles import latest_snapshots, merged_lists
+from soundsync_core.repositories.profile_lists import load_coded_lists
 from soundsync_core.taste.profile import (
     AUDIO_FEATURES,
     Coder,
-    Listing,
     ProfileTable,
     Ragged,
     feature_table,
@@ -40,10 +38,9 @@ async def load_profile_table(
 
 
 async def _load_profile_table(conn: asyncpg.Connection, user_ids: Sequence[int] | None) -> ProfileTable:
-    lists = merged_lists(await latest_snapshots(conn, user_ids))
-    artist_codes, track_codes, genre_codes = Coder(), Coder(), Coder()
-    artists = _listing(lists.artist_ids, lists.artist_counts, artist_codes)
-    tracks = _listing(lists.track_ids, lists.track_counts, track_codes)
+    lists = await load_coded_lists(conn, user_ids)
+    artist_codes, track_codes, genre_codes = Coder.of(lists.artist_ids), Coder.of(lists.track_ids), Coder()
+    artists, tracks = lists.artists, lists.tracks
     listed_artists, track_ids = artist_codes.ids(), track_codes.ids()  # before the tracks' artists
     genre_owner, genres = await _catalogue_lists(conn, "artists", "artist_id", "genres", listed_artists)
     artist_owner, track_artists = await _catalogue_lists(conn, "tracks", "track_id", "artist_ids", track_ids)
@@ -53,7 +50,7 @@ async def _load_profile_table(conn: asyncpg.Connection, user_ids: Sequence[int] 
     artist_names = await _artist_names(conn, listed_artists)
     track_names, features = await _track_catalogue(conn, track_ids)
     return ProfileTable(
-        user_ids=np.array(lists.user_ids, dtype=np.int64),
+        user_ids=lists.user_ids,
         artists=artists,
         tracks=tracks,
         artist_ids=artist_codes.ids(),
@@ -124,20 +121,3 @@ def _ragged(n_rows: int, owner: np.ndarray, values: np.ndarray) -> Ragged:
     start = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner, minlength=n_rows), out=start[1:])
     return Ragged(start, values)
-
-
-def _listing(
-    ids: Sequence[Sequence[str]], counts: Sequence[Sequence[int | None] | None], coder: Coder
-) -> Listing:
-    """Every member's list, flat; items are the ids' codes (one table row per id)."""
-    lengths = np.fromiter(map(len, ids), np.int64, len(ids))
-    member = np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
-    start = np.cumsum(lengths) - lengths
-    flat = list(chain.from_iterable(ids))
-    rank = np.arange(len(flat), dtype=np.int64) - start[member] + 1
-    counted = np.array([c is not None for c in counts], dtype=bool)
-    count = np.zeros(len(flat), dtype=np.int64)
-    known = counted[member]
-    values = chain.from_iterable(c for c in counts if c is not None)
-    count[known] = np.fromiter((c or 0 for c in values), np.int64, int(known.sum()))
-    return Listing(member, coder.code(flat), rank, count)

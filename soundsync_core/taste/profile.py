@@ -183,6 +183,13 @@ class Coder:
         # one C-level pass. Only :meth:`code` may look keys up.
         self._index: defaultdict[str, int] = defaultdict(count().__next__)
 
+    @classmethod
+    def of(cls, ids: Sequence[str]) -> Coder:
+        """A coder that already gave ``ids`` the codes 0, 1, … (in that order)."""
+        coder = cls()
+        coder.code(ids)
+        return coder
+
     def __len__(self) -> int:
         return len(self._index)
 

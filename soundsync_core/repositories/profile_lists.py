@@ -1,0 +1,197 @@
+"""Every member's ranked lists for a recluster, coded without a Python string per listed item.
+
+The same lists as :func:`profiles.merged_lists` of :func:`profiles.latest_snapshots`, and the
+same codes as a :class:`~soundsync_core.taste.profile.Coder` gives them (dense, in order of
+first appearance, members by user id): but read as one binary COPY and coded by compiled passes
+over its bytes (:mod:`soundsync_core.db.binary_copy`). At 100k members that load decoded 10M
+ids into Python strings and looked each up in a dict: about 3 of its 4 s of CPU. Only the ids
+of the distinct items become strings, and a member with several sources, whose lists are
+merged by rank fusion in Python, has their own rows decoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import numpy as np
+
+from soundsync_core.db.binary_copy import ARRAY, BIGINT, TEXT, Rows, int4_values, parse_rows
+from soundsync_core.db.byte_codes import codes_by_first_appearance
+from soundsync_core.repositories.profiles import merged_lists
+from soundsync_core.taste.profile import Listing
+
+# The rows of profiles.latest_snapshots, without the display name.
+_SNAPSHOTS = """SELECT DISTINCT ON (p.user_id, p.source) p.user_id, p.source, p.artist_ids,
+                      p.artist_counts, p.track_ids, p.track_counts
+               FROM profiles p JOIN members m USING (user_id)
+               WHERE $1::bigint[] IS NULL OR p.user_id = ANY($1::bigint[])
+               ORDER BY p.user_id, p.source, p.captured_at DESC"""
+_KINDS = (BIGINT, TEXT, ARRAY, ARRAY, ARRAY, ARRAY)
+_USER, _SOURCE, _ARTISTS, _ARTIST_COUNTS, _TRACKS, _TRACK_COUNTS = range(6)
+
+
+@dataclass(frozen=True)
+class CodedLists:
+    """Members (ascending user ids), their artists and tracks as listings of codes, and the id
+    of every code (in code order)."""
+
+    user_ids: np.ndarray
+    artists: Listing
+    tracks: Listing
+    artist_ids: list[str]
+    track_ids: list[str]
+
+
+async def load_coded_lists(conn: asyncpg.Connection, user_ids: Sequence[int] | None) -> CodedLists:
+    """Every member's latest lists (merged across sources), coded (see the module)."""
+    chunks: list[bytes] = []
+
+    async def keep(chunk: bytes) -> None:
+        chunks.append(chunk)
+
+    await conn.copy_from_query(_SNAPSHOTS, None if user_ids is None else list(user_ids),
+                               output=keep, format="binary")
+    data = b"".join(chunks)
+    rows = parse_rows(data, _KINDS)
+    users = rows.bigints[:, _USER]
+    first_row = np.r_[True, users[1:] != users[:-1]] if len(users) else np.zeros(0, dtype=bool)
+    member = np.cumsum(first_row) - 1
+    sizes = np.bincount(member, minlength=int(first_row.sum()))
+    merged = _merge_several(data, rows, member, sizes)
+    extra = _Extra(len(data))
+    artists = _listing(data, rows, member, sizes, _ARTISTS, _ARTIST_COUNTS, merged, "artist", extra)
+    tracks = _listing(data, rows, member, sizes, _TRACKS, _TRACK_COUNTS, merged, "track", extra)
+    whole = data + extra.bytes()
+    artist_codes, artist_ids = _codes(whole, artists)
+    track_codes, track_ids = _codes(whole, tracks)
+    return CodedLists(
+        users[first_row],
+        Listing(artists.member, artist_codes, artists.rank, artists.count),
+        Listing(tracks.member, track_codes, tracks.rank, tracks.count),
+        artist_ids,
+        track_ids,
+    )
+
+
+@dataclass(frozen=True)
+class _Elements:
+    """One view's listed items, members in order: where each id's bytes are, rank and count."""
+
+    member: np.ndarray
+    offset: np.ndarray
+    length: np.ndarray
+    rank: np.ndarray
+    count: np.ndarray
+
+
+class _Extra:
+    """The UTF-8 ids of merged lists, placed after the COPY bytes."""
+
+    def __init__(self, start: int) -> None:
+        self._parts: list[bytes] = []
+        self._end = start
+
+    def add(self, ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        encoded = [item.encode() for item in ids]
+        length = np.fromiter(map(len, encoded), np.int64, len(encoded))
+        offset = self._end + np.cumsum(length) - length
+        self._parts.extend(encoded)
+        self._end += int(length.sum())
+        return offset, length
+
+    def bytes(self) -> bytes:
+        return b"".join(self._parts)
+
+
+def _merge_several(
+    data: bytes, rows: Rows, member: np.ndarray, sizes: np.ndarray
+) -> dict[int, Any]:
+    """Member index → the merged lists of a member with several sources."""
+    several = np.flatnonzero(sizes[member] > 1)
+    if not len(several):
+        return {}
+    snapshots = [_snapshot(data, rows, int(r)) for r in several]
+    lists = merged_lists(snapshots)
+    return {int(m): ((a, ac), (t, tc))
+            for m, a, ac, t, tc in zip(np.unique(member[several]).tolist(), lists.artist_ids,
+                                       lists.artist_counts, lists.track_ids, lists.track_counts,
+                                       strict=True)}
+
+
+def _snapshot(data: bytes, rows: Rows, r: int) -> dict[str, Any]:
+    """One row as :func:`profiles.latest_snapshots` gives it."""
+
+    def texts(field: int) -> list[str]:
+        start, end = rows.spans[r, field]
+        return [data[o : o + n].decode() for o, n in zip(rows.offset[start:end].tolist(),
+                                                          rows.length[start:end].tolist(), strict=True)]
+
+    def counts(field: int) -> list[int | None] | None:
+        if rows.null[r, field]:
+            return None
+        start, end = rows.spans[r, field]
+        values = int4_values(data, rows.offset[start:end]).tolist()
+        return [v if o >= 0 else None for v, o in zip(values, rows.offset[start:end].tolist(), strict=True)]
+
+    return {"user_id": int(rows.bigints[r, _USER]), "source": texts(_SOURCE)[0],
+            "artist_ids": texts(_ARTISTS), "artist_counts": counts(_ARTIST_COUNTS),
+            "track_ids": texts(_TRACKS), "track_counts": counts(_TRACK_COUNTS)}
+
+
+def _listing(
+    data: bytes, rows: Rows, member: np.ndarray, sizes: np.ndarray, ids_field: int,
+    counts_field: int, merged: dict[int, Any], view: str, extra: _Extra,
+) -> _Elements:
+    """One view's elements: single-source members' straight from the rows, merged members'
+    from their merged lists; members in order, each list in rank order."""
+    single = np.flatnonzero(sizes[member] == 1)
+    start, end = rows.spans[single, ids_field, 0], rows.spans[single, ids_field, 1]
+    lengths = end - start
+    which = _ranges(start, lengths)
+    if (rows.offset[which] < 0).any():
+        raise ValueError(f"a profile lists a NULL {view} id")
+    counted = ~rows.null[single, counts_field]
+    c_start, c_end = rows.spans[single, counts_field, 0], rows.spans[single, counts_field, 1]
+    if np.any(counted & (c_end - c_start != lengths)):
+        raise ValueError(f"a profile's {view} counts do not line up with its {view} ids")
+    count = np.zeros(len(which), dtype=np.int64)
+    known = np.repeat(counted, lengths)
+    count[known] = int4_values(data, rows.offset[_ranges(c_start[counted], lengths[counted])])
+    listed = (np.repeat(member[single], lengths), rows.offset[which], rows.length[which],
+              _ranges(np.ones(len(single), dtype=np.int64), lengths), count)
+    if not merged:
+        return _Elements(*listed)
+    parts = []
+    for m, lists in merged.items():
+        ids, counts = lists[0] if view == "artist" else lists[1]
+        offset, length = extra.add(ids)
+        values = np.array([c or 0 for c in counts] if counts is not None else [0] * len(ids), dtype=np.int64)
+        parts.append((np.full(len(ids), m, dtype=np.int64), offset, length,
+                      np.arange(1, len(ids) + 1, dtype=np.int64), values))
+    fused = [np.concatenate(column) for column in zip(*parts, strict=True)]
+    # Both are in member order and share no member: each element's place in the merged order
+    # is its place in its own part plus the other part's elements of smaller members.
+    at_listed = np.arange(len(listed[0])) + np.searchsorted(fused[0], listed[0])
+    at_fused = np.arange(len(fused[0])) + np.searchsorted(listed[0], fused[0])
+    columns = []
+    for a, b in zip(listed, fused, strict=True):
+        column = np.empty(len(a) + len(b), dtype=np.int64)
+        column[at_listed], column[at_fused] = a, b
+        columns.append(column)
+    return _Elements(*columns)
+
+
+def _ranges(start: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``start[i], start[i] + 1, … start[i] + lengths[i] - 1`` for every ``i``, flat."""
+    ends = np.cumsum(lengths)
+    return np.repeat(start - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
+
+
+def _codes(data: bytes, elements: _Elements) -> tuple[np.ndarray, list[str]]:
+    """Each element's code (first appearance) and the id of every code."""
+    codes, firsts = codes_by_first_appearance(data, elements.offset, elements.length)
+    offsets, lengths = elements.offset[firsts].tolist(), elements.length[firsts].tolist()
+    return codes, [data[o : o + n].decode() for o, n in zip(offsets, lengths, strict=True)]

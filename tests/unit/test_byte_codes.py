@@ -1,0 +1,59 @@
+"""Coding byte ranges by first appearance: what a dict of the strings gives, collisions included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from soundsync_core.db import binary_copy, byte_codes
+from soundsync_core.db.binary_copy import ARRAY, BIGINT, CopyFormatError, parse_rows
+from soundsync_core.taste.profile import Coder
+
+VALUES = ["4Z8W4fKeB5YxbusRsdQVPb", "", "Björk", "4Z8W4fKeB5YxbusRsdQVPb", "ø", "a", "", "Björk",
+          "mbid:5b11f4ce-a62d-471e-81fc-a69a8278c7da", "a", "ø"]
+
+
+def _buffer(values: list[str]) -> tuple[bytes, np.ndarray, np.ndarray]:
+    encoded = [v.encode() for v in values]
+    length = np.array([len(e) for e in encoded], dtype=np.int64)
+    return b"".join(encoded), np.cumsum(length) - length, length
+
+
+def _expected(values: list[str]) -> tuple[list[int], list[int]]:
+    codes = Coder().code(values).tolist()
+    return codes, [codes.index(c) for c in range(max(codes) + 1)]
+
+
+def test_codes_are_a_dicts_codes_in_order_of_first_appearance() -> None:
+    data, offset, length = _buffer(VALUES)
+    codes, firsts = byte_codes.codes_by_first_appearance(data, offset, length)
+    assert (codes.tolist(), firsts.tolist()) == _expected(VALUES)
+
+
+def test_many_values_grow_the_table_and_keep_the_codes() -> None:
+    values = [f"id{i % 3001}" for i in range(20_000)]
+    codes, firsts = byte_codes.codes_by_first_appearance(*_buffer(values))
+    assert (codes.tolist(), firsts.tolist()) == _expected(values)
+
+
+def test_values_that_collide_in_the_first_hash_are_told_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    hashes = byte_codes._hashes
+
+    def colliding(buffer: np.ndarray, offset: np.ndarray, length: np.ndarray):
+        first, second = hashes(buffer, offset, length)
+        return np.zeros_like(first), second  # every value has the same first hash
+
+    monkeypatch.setattr(byte_codes, "_hashes", colliding)
+    codes, firsts = byte_codes.codes_by_first_appearance(*_buffer(VALUES))
+    assert (codes.tolist(), firsts.tolist()) == _expected(VALUES)
+
+
+def test_bytes_that_are_not_binary_copy_rows_are_refused() -> None:
+    with pytest.raises(CopyFormatError):
+        parse_rows(b"id,name\n1,x\n", (BIGINT,))
+    one_row_two_fields = (binary_copy.SIGNATURE + bytes(8) + (2).to_bytes(2, "big")
+                          + (8).to_bytes(4, "big") + (7).to_bytes(8, "big")
+                          + (-1).to_bytes(4, "big", signed=True) + b"\xff\xff")
+    assert parse_rows(one_row_two_fields, (BIGINT, ARRAY)).bigints.tolist() == [[7, 0]]
+    with pytest.raises(CopyFormatError):
+        parse_rows(one_row_two_fields, (BIGINT,))
