@@ -110,7 +110,8 @@ def _start_workers(workers: Executor, count: int) -> None:
 @contextlib.contextmanager
 def recluster_runner(settings: Settings, workers: int | None = None) -> Iterator[BlockRunner]:
     """Where one recluster's heavy blocks run: the cluster at ``DASK_SCHEDULER_ADDRESS``, else
-    a local cluster of ``workers`` (default ``DASK_WORKERS``) processes, else (0) this process.
+    a local cluster of ``workers`` (default ``DASK_WORKERS``) threads of this process (processes
+    with ``DASK_WORKER_PROCESSES``), else (0) this process, one block after the other.
 
     A local cluster lives for one recluster only: the bot does not keep idle workers all week.
     """
@@ -121,6 +122,18 @@ def recluster_runner(settings: Settings, workers: int | None = None) -> Iterator
     count = settings.dask_workers if workers is None else workers
     if count == 0:
         yield IN_PROCESS
+        return
+    if not settings.dask_worker_processes:
+        # The blocks' loops let go of the interpreter (numba, scipy, numpy), so threads use every
+        # core; they share this process's copy of the run's vectors and start at once. At 100k
+        # members on 2 cores the matching took 8.2 s on 2 worker processes, 5.8 s on 2 threads.
+        # No memory limit: the worker would measure (and pause for) the whole SoundSync process.
+        with (
+            LocalCluster(n_workers=1, threads_per_worker=count, processes=False, memory_limit=0,
+                         dashboard_address=None, silence_logs=logging.WARNING) as cluster,
+            _client(cluster) as runner,
+        ):
+            yield runner
         return
     # One thread per worker process (BLAS too: the nanny sets OMP_NUM_THREADS=1), no dashboard
     # (its port could clash with another process on the machine), and glibc's allocator told to

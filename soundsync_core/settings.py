@@ -130,12 +130,17 @@ class Settings(BaseSettings):
     dask_scheduler_address: str | None = Field(
         None,
         description="Existing Dask scheduler to run the recluster's blocks on, e.g. "
-        "tcp://10.0.0.5:8786 (unset: a local cluster of DASK_WORKERS processes)",
+        "tcp://10.0.0.5:8786 (unset: a local cluster of DASK_WORKERS workers)",
     )
     dask_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1, ge=0, le=1024,
-        description="Worker processes of the local recluster cluster (default: this machine's "
-        "cores; 0: no cluster, the blocks run in the SoundSync process)",
+        description="Workers of the local recluster cluster (default: this machine's cores; 0: "
+        "no cluster, the blocks run one after the other in the SoundSync process)",
+    )
+    dask_worker_processes: bool = Field(
+        False,
+        description="Run the local cluster's workers as processes (each with its own copy of the "
+        "run's vectors) instead of threads of the SoundSync process",
     )
 
     log_level: str = Field("INFO", description="Logging level")

@@ -1,4 +1,5 @@
-"""The composition root's local Dask cluster: its workers keep freed memory for the next block."""
+"""The composition root's local Dask cluster: threads of this process, or processes that keep
+freed memory for the next block."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def test_local_workers_get_the_allocator_settings_and_one_blas_thread(monkeypatc
     for name in WORKER_MALLOC:
         monkeypatch.delenv(name, raising=False)
     names = [*WORKER_MALLOC, "OPENBLAS_NUM_THREADS"]
-    with recluster_runner(Settings(dask_scheduler_address=None), workers=1) as runner:
+    settings = Settings(dask_scheduler_address=None, dask_worker_processes=True)
+    with recluster_runner(settings, workers=1) as runner:
         assert isinstance(runner, DaskRunner)
         [seen] = list(runner.map(_environ, (), [(names,)]))
     assert seen == {**WORKER_MALLOC, "OPENBLAS_NUM_THREADS": "1"}
@@ -29,3 +31,10 @@ def test_local_workers_get_the_allocator_settings_and_one_blas_thread(monkeypatc
 def test_no_workers_runs_in_this_process() -> None:
     with recluster_runner(Settings(dask_scheduler_address=None), workers=0) as runner:
         assert runner is IN_PROCESS
+
+
+def test_local_workers_are_threads_of_this_process_by_default() -> None:
+    with recluster_runner(Settings(dask_scheduler_address=None), workers=2) as runner:
+        assert isinstance(runner, DaskRunner)
+        assert runner.workers == 2
+        assert set(runner.map(os.getpid, (), [(), (), ()])) == {os.getpid()}
