@@ -19,8 +19,8 @@ RECLUSTER_COOLDOWN_SECONDS = 300.0
 # Discord rate-limits message edits; one per second keeps the progress live and cheap.
 PROGRESS_EDIT_INTERVAL = 1.0
 STAGE_WORDS = {
-    "loading": "Loading profiles", "vectors": "Building taste vectors", "tribes": "Finding tribes",
-    "matching": "Ranking matches", "writing": "Writing matches and their reasons",
+    "loading": "Loading profiles", "vectors": "Building taste vectors",
+    "matching": "Finding tribes and ranking matches", "writing": "Writing matches and their reasons",
 }
 
 
