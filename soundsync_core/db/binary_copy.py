@@ -66,7 +66,8 @@ def int4_values(data: bytes, offset: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _int32(buffer: np.ndarray, at: int) -> int:
+def int32_at(buffer: np.ndarray, at: int) -> int:
+    """The big-endian signed 32-bit integer at ``buffer[at]`` (compiled; call it from compiled code)."""
     value = (np.int64(buffer[at]) << 24) | (np.int64(buffer[at + 1]) << 16) \
         | (np.int64(buffer[at + 2]) << 8) | np.int64(buffer[at + 3])
     return value - (np.int64(1) << 32) if value >= (np.int64(1) << 31) else value
@@ -74,8 +75,8 @@ def _int32(buffer: np.ndarray, at: int) -> int:
 
 @njit(cache=True, nogil=True)
 def _int64(buffer: np.ndarray, at: int) -> int:
-    high = _int32(buffer, at)
-    low = _int32(buffer, at + 4) & np.int64(0xFFFFFFFF)
+    high = int32_at(buffer, at)
+    low = int32_at(buffer, at + 4) & np.int64(0xFFFFFFFF)
     return (high << 32) | low
 
 
@@ -93,18 +94,18 @@ def _count(buffer: np.ndarray, at: int, kinds: np.ndarray) -> tuple[int, int]:
         if fields != kinds.shape[0]:
             return -1, 0
         for f in range(kinds.shape[0]):
-            size = _int32(buffer, at)
+            size = int32_at(buffer, at)
             at += 4
             if size < 0:
                 continue
             if kinds[f] == 1:
                 elements += 1
             elif kinds[f] == 2:
-                dims = _int32(buffer, at)
+                dims = int32_at(buffer, at)
                 if dims > 1:
                     return -1, 0
                 if dims == 1:
-                    elements += _int32(buffer, at + 12)
+                    elements += int32_at(buffer, at + 12)
             at += size
         rows += 1
     return -1, 0
@@ -117,7 +118,7 @@ def _fill(buffer: np.ndarray, at: int, kinds: np.ndarray, bigints: np.ndarray, n
     for r in range(bigints.shape[0]):
         at += 2
         for f in range(kinds.shape[0]):
-            size = _int32(buffer, at)
+            size = int32_at(buffer, at)
             at += 4
             spans[r, f, 0] = element
             if size < 0:
@@ -130,11 +131,11 @@ def _fill(buffer: np.ndarray, at: int, kinds: np.ndarray, bigints: np.ndarray, n
                 offset[element] = at
                 length[element] = size
                 element += 1
-            elif _int32(buffer, at) == 1:
-                count = _int32(buffer, at + 12)
+            elif int32_at(buffer, at) == 1:
+                count = int32_at(buffer, at + 12)
                 inner = at + 20
                 for _ in range(count):
-                    item = _int32(buffer, inner)
+                    item = int32_at(buffer, inner)
                     inner += 4
                     offset[element] = inner if item >= 0 else -1
                     length[element] = max(item, 0)
@@ -149,5 +150,5 @@ def _int4_values(buffer: np.ndarray, offset: np.ndarray) -> np.ndarray:
     out = np.zeros(offset.shape[0], dtype=np.int64)
     for k in range(offset.shape[0]):
         if offset[k] >= 0:
-            out[k] = _int32(buffer, offset[k])
+            out[k] = int32_at(buffer, offset[k])
     return out

@@ -17,8 +17,9 @@ from typing import Any
 
 import asyncpg
 import numpy as np
+from numba import njit
 
-from soundsync_core.db.binary_copy import ARRAY, BIGINT, TEXT, Rows, int4_values, parse_rows
+from soundsync_core.db.binary_copy import ARRAY, BIGINT, TEXT, Rows, int4_values, int32_at, parse_rows
 from soundsync_core.db.byte_codes import codes_by_first_appearance
 from soundsync_core.repositories.profiles import merged_lists
 from soundsync_core.taste.profile import Listing
@@ -148,20 +149,11 @@ def _listing(
     """One view's elements: single-source members' straight from the rows, merged members'
     from their merged lists; members in order, each list in rank order."""
     single = np.flatnonzero(sizes[member] == 1)
-    start, end = rows.spans[single, ids_field, 0], rows.spans[single, ids_field, 1]
-    lengths = end - start
-    which = _ranges(start, lengths)
-    if (rows.offset[which] < 0).any():
-        raise ValueError(f"a profile lists a NULL {view} id")
-    counted = ~rows.null[single, counts_field]
-    c_start, c_end = rows.spans[single, counts_field, 0], rows.spans[single, counts_field, 1]
-    if np.any(counted & (c_end - c_start != lengths)):
-        raise ValueError(f"a profile's {view} counts do not line up with its {view} ids")
-    count = np.zeros(len(which), dtype=np.int64)
-    known = np.repeat(counted, lengths)
-    count[known] = int4_values(data, rows.offset[_ranges(c_start[counted], lengths[counted])])
-    listed = (np.repeat(member[single], lengths), rows.offset[which], rows.length[which],
-              _ranges(np.ones(len(single), dtype=np.int64), lengths), count)
+    fits, *listed = _single_source_elements(
+        np.frombuffer(data, dtype=np.uint8), rows.offset, rows.length, rows.spans[:, ids_field],
+        rows.spans[:, counts_field], rows.null[:, counts_field], single, member)
+    if not fits:
+        raise ValueError(f"a profile lists a NULL {view} id, or counts that do not line up with its ids")
     if not merged:
         return _Elements(*listed)
     parts = []
@@ -184,10 +176,40 @@ def _listing(
     return _Elements(*columns)
 
 
-def _ranges(start: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """``start[i], start[i] + 1, … start[i] + lengths[i] - 1`` for every ``i``, flat."""
-    ends = np.cumsum(lengths)
-    return np.repeat(start - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
+@njit(cache=True, nogil=True)
+def _single_source_elements(  # the parsed rows' arrays, then which rows and their members
+    buffer: np.ndarray, offset: np.ndarray, length: np.ndarray, id_spans: np.ndarray,
+    count_spans: np.ndarray, uncounted: np.ndarray, single: np.ndarray, member: np.ndarray,
+) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(fits, member, offset, length, rank, count) of every id listed by the ``single`` rows, in
+    row order; counts 0 where unknown. ``fits`` is false when an id is NULL or counts do not
+    line up with ids."""
+    total = 0
+    for r in single:
+        total += id_spans[r, 1] - id_spans[r, 0]
+    out_member = np.empty(total, dtype=np.int64)
+    out_offset = np.empty(total, dtype=np.int64)
+    out_length = np.empty(total, dtype=np.int64)
+    out_rank = np.empty(total, dtype=np.int64)
+    out_count = np.zeros(total, dtype=np.int64)
+    at = 0
+    for r in single:
+        start, end = id_spans[r, 0], id_spans[r, 1]
+        counted = not uncounted[r]
+        if counted and count_spans[r, 1] - count_spans[r, 0] != end - start:
+            return False, out_member, out_offset, out_length, out_rank, out_count
+        for k in range(end - start):
+            if offset[start + k] < 0:
+                return False, out_member, out_offset, out_length, out_rank, out_count
+            out_member[at] = member[r]
+            out_offset[at] = offset[start + k]
+            out_length[at] = length[start + k]
+            out_rank[at] = k + 1
+            where = offset[count_spans[r, 0] + k] if counted else -1
+            if where >= 0:
+                out_count[at] = int32_at(buffer, where)
+            at += 1
+    return True, out_member, out_offset, out_length, out_rank, out_count
 
 
 def _codes(data: bytes, elements: _Elements) -> tuple[np.ndarray, list[str]]:
