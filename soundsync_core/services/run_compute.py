@@ -14,7 +14,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from soundsync_core.taste.blocks import IN_PROCESS, BlockRunner
-from soundsync_core.taste.bulk_reasons import PACKED, VIEW_NUMBER, pack_reasons
+from soundsync_core.taste.bulk_reasons import PACKED, VIEW_NUMBER, pack_reasons, swap_sides
 from soundsync_core.taste.community import GLOBAL_SCOPE, Community
 from soundsync_core.taste.engine import MatchTable, TasteSpace
 from soundsync_core.taste.match_rows import MatchRows
@@ -22,7 +22,7 @@ from soundsync_core.taste.neighbours import Exclusions
 from soundsync_core.taste.similarity import TasteVectors
 from soundsync_core.taste.tribes import Tribe, TribeResult
 
-# Pairs whose reasons one task packs: a chunk of rows is split so that every worker gets a share.
+# Rows whose reasons one task packs: a chunk of rows is split so that every worker gets a share.
 PAIRS_PER_TASK = 25_000
 
 
@@ -136,7 +136,7 @@ def _match_rows(
     scope_id, left, rank, right, percent = columns
     return MatchRows(
         scope_id=scope_id, user_id=user_ids[left], rank=rank, other_id=user_ids[right],
-        score=percent, reasons=PairReasons(space.vectors, left, right, user_ids, runner),
+        score=percent, reasons=RowReasons(space.vectors, left, right, user_ids, runner),
     )
 
 
@@ -150,12 +150,15 @@ def _in_row_order(table: MatchTable) -> bool:
                 and np.all(~same_member | (table.rank[1:] > table.rank[:-1])))
 
 
-class PairReasons:
-    """The packed reasons of rows ``(left[k], right[k])``, in bulk, chunk by chunk, each pair once.
+class RowReasons:
+    """The packed reasons of rows ``(left[k], right[k])``, made chunk by chunk as they are written.
 
-    A pair often appears several times (both members list each other; a guild and the global
-    scope): its reasons are computed the first time a chunk needs them, with the member of the
-    smaller user id as "a" (readers say which side they are on, see :func:`expand_packed`).
+    Each row's record is computed from the reader's side (``left``: consecutive rows share it,
+    which the compiled pass reuses), then its "a" and "b" fields are swapped where the reader
+    has the larger user id, so that "a" is always the smaller one (readers say which side they
+    are on, see :func:`expand_packed`). A pair listed twice is computed twice: remembering every
+    pair's record to compute it once took more (sorting 4M rows' pairs, gathering the records
+    back) than the second computation, and held them all at once.
     """
 
     def __init__(
@@ -168,22 +171,13 @@ class PairReasons:
     ) -> None:
         self._vectors = vectors
         self._runner = runner
-        a_first = user_ids[left] < user_ids[right]
-        pair_a, pair_b = np.where(a_first, left, right), np.where(a_first, right, left)
-        keys, self._row_pair = np.unique(pair_a * len(user_ids) + pair_b, return_inverse=True)
-        self._a, self._b = keys // len(user_ids), keys % len(user_ids)
-        # Records as rows of bytes: numpy copies those whole, a structured record field by field
-        # (gathering the records of 4M rows took 2.3 s that way).
-        self._packed = np.zeros((len(keys), PACKED.itemsize), dtype=np.uint8)
-        self._done = np.zeros(len(keys), dtype=bool)
+        self._left, self._right = left, right
+        self._swap = user_ids[left] > user_ids[right]
 
     def __call__(self, start: int, end: int) -> np.ndarray:
-        needed = self._row_pair[start:end]
-        new = np.unique(needed[~self._done[needed]])
-        pieces = ((self._a[new[s : s + PAIRS_PER_TASK]], self._b[new[s : s + PAIRS_PER_TASK]])
-                  for s in range(0, len(new), PAIRS_PER_TASK))
+        bounds = [(s, min(s + PAIRS_PER_TASK, end)) for s in range(start, end, PAIRS_PER_TASK)]
+        pieces = ((self._left[a:b], self._right[a:b]) for a, b in bounds)
         packed = list(self._runner.map(pack_reasons, (self._vectors,), pieces))
-        if packed:
-            self._packed[new] = np.concatenate(packed).view(np.uint8).reshape(-1, PACKED.itemsize)
-        self._done[new] = True
-        return self._packed[needed].view(PACKED)[:, 0]
+        records = np.concatenate(packed) if packed else np.zeros(0, dtype=PACKED)
+        swap_sides(records, self._swap[start:end])
+        return records

@@ -126,6 +126,17 @@ def _audio_reasons(audio: AudioView, left: np.ndarray, right: np.ndarray, out: n
     out["x_milli"][rows] = np.rint(np.nan_to_num(means) * 1000).astype(np.int32)
 
 
+def swap_sides(records: np.ndarray, where: np.ndarray) -> None:
+    """Make "b" the "a" side (and "a" the "b" side) of the ``where`` records, in place: the
+    shared items and features stay, both members' ranks and means trade places."""
+    chosen = records[where]
+    for key in SHARED_KEYS:
+        chosen[f"{key}_rank_a"], chosen[f"{key}_rank_b"] = (
+            chosen[f"{key}_rank_b"].copy(), chosen[f"{key}_rank_a"].copy())
+    chosen["x_milli"] = chosen["x_milli"][:, [1, 0, 3, 2]]
+    records[where] = chosen
+
+
 def unpack(blob: bytes) -> np.void:
     """One stored :data:`PACKED` record."""
     return np.frombuffer(blob, dtype=PACKED)[0]

@@ -85,3 +85,16 @@ def test_version_2_json_reasons_of_older_runs_are_still_read() -> None:
 
 def test_reasons_stored_in_the_full_shape_are_left_alone() -> None:
     assert not is_compact({"shared_artists": [], "shared_tracks": [], "shared_genres": [], "audio": None})
+
+
+def test_swapping_sides_gives_the_record_computed_from_the_other_side(space: TasteSpace) -> None:
+    from soundsync_core.taste.bulk_reasons import swap_sides
+
+    table = space.top_matches({0: range(space.n_members)}, 10)
+    left, right = table.user_idx, table.other_idx
+    swapped = pack_reasons(space.vectors, right, left)
+    where = np.arange(len(left)) % 3 > 0
+    swap_sides(swapped, where)
+    straight = pack_reasons(space.vectors, left, right)
+    assert swapped[where].tobytes() == straight[where].tobytes()
+    assert (swapped["x_feature"][:, 0] >= 0).sum() > 100  # audio reasons are swapped too
