@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from soundsync_core.taste.blocks import IN_PROCESS, BlockRunner
 from soundsync_core.taste.bulk_reasons import PACKED, VIEW_NUMBER, pack_reasons, swap_sides
@@ -117,11 +116,8 @@ def rank_matches(
 ) -> MatchRows:
     """Every member's top matches in every scope, in ``(scope, member, rank)`` order; their
     reasons are made by ``runner`` as the rows are written (CPU: run it in an executor)."""
-    # Blocks run side by side on the runner's workers: BLAS threads inside each block would
-    # only fight them for the cores (2 threads on 2 cores: 6.7 s, with one BLAS thread: 5.8 s).
-    with threadpool_limits(limits=1, user_api="blas"):
-        table = fitted.space.top_matches(fitted.scopes, k=matches_per_member,
-                                         exclude=fitted.exclusions, progress=progress, runner=runner)
+    table = fitted.space.top_matches(fitted.scopes, k=matches_per_member,
+                                     exclude=fitted.exclusions, progress=progress, runner=runner)
     return _match_rows(fitted.space, table, fitted.user_ids, runner)
 
 
