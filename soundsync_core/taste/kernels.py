@@ -36,6 +36,22 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
+def _row_table(n_cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per column: whose row last filled it (-1: nobody yet) and at which entry of that row."""
+    return np.full(n_cols, -1, dtype=np.int64), np.zeros(n_cols, dtype=np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _scatter_row(indptr: np.ndarray, indices: np.ndarray, row: int, owner: np.ndarray,
+                 slot: np.ndarray) -> None:
+    """Mark ``row``'s columns in the table of :func:`_row_table`: a probe of column ``c`` then
+    finds ``owner[c] == row`` and the entry at ``slot[c]``, until another row is scattered."""
+    for i in range(indptr[row], indptr[row + 1]):
+        owner[indices[i]] = row
+        slot[indices[i]] = i
+
+
+@njit(cache=True, nogil=True)
 def top_shared(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -56,14 +72,11 @@ def top_shared(
     """
     limit = cols.shape[1]
     strength = np.empty(limit, dtype=np.float32)
-    owner = np.full(n_cols, -1, dtype=np.int64)  # whose row last filled the column's slot
-    slot = np.zeros(n_cols, dtype=np.int64)
+    owner, slot = _row_table(n_cols)
     for p in range(left.shape[0]):
         a = left[p]
         if p == 0 or left[p - 1] != a:
-            for i in range(indptr[a], indptr[a + 1]):
-                owner[indices[i]] = a
-                slot[indices[i]] = i
+            _scatter_row(indptr, indices, a, owner, slot)
         kept = 0
         for j in range(indptr[right[p]], indptr[right[p] + 1]):
             col = indices[j]
@@ -272,14 +285,11 @@ def pair_dots(
     (scipy's element-wise product and row sum differ from it in the last bit at most). Rows
     must be canonical; consecutive pairs with the same left row share its scattered columns."""
     out = np.zeros(left.shape[0], dtype=np.float32)
-    owner = np.full(n_cols, -1, dtype=np.int64)
-    slot = np.zeros(n_cols, dtype=np.int64)
+    owner, slot = _row_table(n_cols)
     for p in range(left.shape[0]):
         a = left[p]
         if p == 0 or left[p - 1] != a:
-            for i in range(indptr[a], indptr[a + 1]):
-                owner[indices[i]] = a
-                slot[indices[i]] = i
+            _scatter_row(indptr, indices, a, owner, slot)
         total = np.float32(0)
         for j in range(indptr[right[p]], indptr[right[p] + 1]):
             if owner[indices[j]] == a:
