@@ -31,8 +31,9 @@ async def load_profile_table(
     database arrays into flat numpy arrays, without an object per listed item; the catalogue
     comes back as a few long arrays in code order rather than a record per item.
     """
-    # Decoding millions of ids into short lists: a fifth of a 100k-member load was full
-    # collections that freed nothing.
+    # Decoding the catalogue (hundreds of thousands of ids, names and lists): full collections
+    # would free nothing (they were a fifth of a 100k-member load when every listed id was
+    # decoded).
     with cyclic_gc_paused():
         return await _load_profile_table(conn, user_ids)
 

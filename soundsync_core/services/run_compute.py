@@ -124,26 +124,13 @@ def rank_matches(
 def _match_rows(
     space: TasteSpace, table: MatchTable, user_ids: np.ndarray, runner: BlockRunner
 ) -> MatchRows:
-    """Match rows in ``(scope, member, rank)`` order; their reasons are made when written."""
-    columns = (table.scope_id, table.user_idx, table.rank, table.other_idx, table.percent)
-    if not _in_row_order(table):
-        order = np.lexsort((table.rank, table.user_idx, table.scope_id))
-        columns = tuple(column[order] for column in columns)
-    scope_id, left, rank, right, percent = columns
+    """Match rows in ``(scope, member, rank)`` order (the engine's table comes in that order);
+    their reasons are made when written."""
+    left, right = table.user_idx, table.other_idx
     return MatchRows(
-        scope_id=scope_id, user_id=user_ids[left], rank=rank, other_id=user_ids[right],
-        score=percent, reasons=RowReasons(space.vectors, left, right, user_ids, runner),
+        scope_id=table.scope_id, user_id=user_ids[left], rank=table.rank, other_id=user_ids[right],
+        score=table.percent, reasons=RowReasons(space.vectors, left, right, user_ids, runner),
     )
-
-
-def _in_row_order(table: MatchTable) -> bool:
-    """Whether the table already comes in ``(scope, member, rank)`` order (as the engine ranks
-    scope after scope, each member's matches best first): then no sort of millions of rows."""
-    same_scope = table.scope_id[1:] == table.scope_id[:-1]
-    same_member = same_scope & (table.user_idx[1:] == table.user_idx[:-1])
-    return bool(np.all(table.scope_id[1:] >= table.scope_id[:-1])
-                and np.all(~same_scope | (table.user_idx[1:] >= table.user_idx[:-1]))
-                and np.all(~same_member | (table.rank[1:] > table.rank[:-1])))
 
 
 class RowReasons:

@@ -45,7 +45,7 @@ class PairScore:
 
 @dataclass(frozen=True)
 class MatchTable:
-    """Top matches as parallel arrays, one row per (scope, member, rank).
+    """Top matches as parallel arrays, one row per (scope, member, rank), in that order.
 
     ``raw`` is the symmetric score that ranks; ``percent`` is what ``user_idx`` reads (0…1).
     """
