@@ -15,7 +15,7 @@ async def load_community(conn: asyncpg.Connection, guild_id: int | None) -> Comm
         user_ids = [r["user_id"] for r in await conn.fetch(
             "SELECT user_id FROM guild_members WHERE guild_id = $1", guild_id
         )]
-    profiles = await load_profile_table(conn, user_ids)
+    profiles = await load_profile_table(conn, user_ids, lean=True)
     ids = profiles.user_ids.tolist()
     visibility = {r["user_id"]: r["visibility"] for r in await conn.fetch(
         "SELECT user_id, visibility FROM members WHERE user_id = ANY($1::bigint[])", ids

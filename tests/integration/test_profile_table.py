@@ -89,6 +89,24 @@ async def test_table_load_gives_the_vectors_of_the_profile_objects(pool: asyncpg
     assert "e-a3" not in names["tracks"]
 
 
+async def test_a_lean_load_gives_the_same_vectors_without_track_names(pool: asyncpg.Pool) -> None:
+    await _save(pool)
+    async with pool.acquire() as conn:
+        lean = await load_profile_table(conn, lean=True)
+        edge = await load_profile_table(conn, [901, 902, 903], lean=True)
+        full_edge = await load_profile_table(conn, [901, 902, 903])
+        profiles = await load_profiles(conn)
+    assert_same_vectors(build_vectors(lean, seed=2), build_vectors(profiles, seed=2))
+    assert lean.track_names == {}
+    assert TasteSpace(lean, build_vectors(lean)).names["artists"] == TasteSpace.fit(profiles).names["artists"]
+    # Only 901 lists no artist: only its tracks' artists were read.
+    asked = np.flatnonzero(np.diff(edge.track_artists.start) > 0)
+    assert sorted(edge.track_ids[asked].tolist()) == ["e-t1", "e-t2", "e-t3"]
+    assert edge.track_ids.tolist() == full_edge.track_ids.tolist()
+    np.testing.assert_array_equal(edge.track_features, full_edge.track_features)
+    assert not np.isnan(edge.track_features).all()
+
+
 async def test_edge_members_come_back_with_their_shapes(pool: asyncpg.Pool) -> None:
     await _save(pool)
     async with pool.acquire() as conn:
