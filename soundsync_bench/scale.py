@@ -199,7 +199,7 @@ def _floor_chunk(size: int) -> bytes:
     rows = MatchRows(scope_id=ids % 7, user_id=ids, rank=(ids % 20 + 1).astype(np.int16),
                      other_id=ids + 1, score=np.full(size, 0.5, dtype=np.float32),
                      reasons=_ZeroReasons())
-    return next(match_store.match_copy_chunks(FLOOR_TABLE_RUN, rows))
+    return next(match_store.match_copy_chunks(FLOOR_TABLE_RUN, [rows]))
 
 
 class _ZeroReasons:

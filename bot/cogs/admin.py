@@ -20,7 +20,7 @@ RECLUSTER_COOLDOWN_SECONDS = 300.0
 PROGRESS_EDIT_INTERVAL = 1.0
 STAGE_WORDS = {
     "loading": "Loading profiles", "vectors": "Building taste vectors",
-    "matching": "Finding tribes and ranking matches", "writing": "Writing matches and their reasons",
+    "matching": "Finding tribes, ranking and writing matches", "writing": "Indexing the matches",
 }
 
 

@@ -88,32 +88,48 @@ _MATCH_ROW = np.dtype([
 ])
 
 
-def match_copy_chunks(run_id: int, rows: MatchRows) -> Iterator[bytes]:
-    """The rows in binary COPY format, :data:`MATCH_ROWS_PER_COPY` per chunk, built with numpy
-    alone: every field has a fixed size (CPU: run it off the loop)."""
+def match_copy_chunks(run_id: int, pieces: Iterable[MatchRows]) -> Iterator[bytes]:
+    """The rows of ``pieces`` in binary COPY format, :data:`MATCH_ROWS_PER_COPY` per chunk
+    (the last one shorter; a chunk may hold rows of several pieces), built with numpy alone:
+    every field has a fixed size (CPU: iterate it off the loop)."""
     # The fields that are the same in every row (counts, lengths, the run) are written once;
     # each chunk then writes only its own values into the same buffer.
-    size = min(MATCH_ROWS_PER_COPY, len(rows))
-    buffer = np.empty(len(_COPY_HEADER) + size * _MATCH_ROW.itemsize + len(_COPY_TRAILER), np.uint8)
+    buffer = np.empty(len(_COPY_HEADER) + MATCH_ROWS_PER_COPY * _MATCH_ROW.itemsize + len(_COPY_TRAILER),
+                      np.uint8)
     buffer[: len(_COPY_HEADER)] = np.frombuffer(_COPY_HEADER, np.uint8)
-    body = buffer[len(_COPY_HEADER) : len(_COPY_HEADER) + size * _MATCH_ROW.itemsize].view(_MATCH_ROW)
+    body = buffer[len(_COPY_HEADER) : len(_COPY_HEADER) + MATCH_ROWS_PER_COPY * _MATCH_ROW.itemsize]
+    body = body.view(_MATCH_ROW)
     body["fields"] = len(MATCH_COLUMNS)
     for name, width in (("run", 8), ("scope", 8), ("user", 8), ("rank", 2), ("other", 8),
                         ("score", 4), ("why", PACKED.itemsize)):
         body[f"{name}_len"] = width
     body["run_id"] = run_id
-    for start in range(0, len(rows), MATCH_ROWS_PER_COPY):
-        end = min(start + MATCH_ROWS_PER_COPY, len(rows))
-        out = body[: end - start]
-        out["scope_id"] = rows.scope_id[start:end]
-        out["user_id"] = rows.user_id[start:end]
-        out["rank"] = rows.rank[start:end]
-        out["other_id"] = rows.other_id[start:end]
-        out["score"] = rows.score[start:end]
-        out["why"] = np.ascontiguousarray(rows.reasons(start, end)).view(f"V{PACKED.itemsize}")
-        stop = len(_COPY_HEADER) + (end - start) * _MATCH_ROW.itemsize
-        buffer[stop : stop + len(_COPY_TRAILER)] = np.frombuffer(_COPY_TRAILER, np.uint8)
-        yield buffer[: stop + len(_COPY_TRAILER)].tobytes()
+    filled = 0
+    for rows in pieces:
+        start = 0
+        while start < len(rows):
+            end = min(len(rows), start + MATCH_ROWS_PER_COPY - filled)
+            out = body[filled : filled + end - start]
+            out["scope_id"] = rows.scope_id[start:end]
+            out["user_id"] = rows.user_id[start:end]
+            out["rank"] = rows.rank[start:end]
+            out["other_id"] = rows.other_id[start:end]
+            out["score"] = rows.score[start:end]
+            out["why"] = np.ascontiguousarray(rows.reasons(start, end)).view(f"V{PACKED.itemsize}")
+            filled += end - start
+            start = end
+            if filled == MATCH_ROWS_PER_COPY:
+                yield _finished(buffer, filled)
+                filled = 0
+    if filled:
+        yield _finished(buffer, filled)
+
+
+def _finished(buffer: np.ndarray, rows: int) -> bytes:
+    """The chunk of the buffer's first ``rows`` rows, with the trailer."""
+    stop = len(_COPY_HEADER) + rows * _MATCH_ROW.itemsize
+    buffer[stop : stop + len(_COPY_TRAILER)] = np.frombuffer(_COPY_TRAILER, np.uint8)
+    return buffer[: stop + len(_COPY_TRAILER)].tobytes()
 
 
 async def copy_run_items(conn: asyncpg.Connection, run_id: int, items: Mapping[str, np.ndarray]) -> None:

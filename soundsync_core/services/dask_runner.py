@@ -17,7 +17,7 @@ again and resubmits those tasks, up to :data:`RESHARES` times per map.
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -40,7 +40,9 @@ class DaskRunner:
     def __init__(self, client: Client) -> None:
         self._client = client
         self._shared: OrderedDict[int, tuple[Any, Future]] = OrderedDict()
-        self._in_use: set[int] = set()  # ids of the objects the current map shares
+        # Ids of the objects shared by the maps under way (a run's reasons are made by a map
+        # started while the matching's map is suspended between two of its results).
+        self._in_use: Counter[int] = Counter()
 
     @property
     def workers(self) -> int:
@@ -52,11 +54,20 @@ class DaskRunner:
     ) -> Iterator[Any]:
         """``function(*shared, *item)`` for every item as a task, yielded in the items' order."""
         window = TASKS_PER_THREAD * max(1, self.workers)
+        self._in_use.update(id(obj) for obj in shared)
+        try:
+            yield from self._results(function, shared, iter(items), window)
+        finally:
+            self._in_use.subtract(id(obj) for obj in shared)
+            self._in_use += Counter()  # drops the ids no map uses any more
+
+    def _results(
+        self, function: Callable[..., Any], shared: tuple[Any, ...], items: Iterator[tuple[Any, ...]],
+        window: int,
+    ) -> Iterator[Any]:
         pending: deque[tuple[tuple[Any, ...], Future]] = deque()
-        self._in_use = {id(obj) for obj in shared}
         shared_futures = [self._share(obj) for obj in shared]
         reshares = 0
-        items = iter(items)
         while True:
             while len(pending) < window and (item := next(items, None)) is not None:
                 pending.append((item, self._client.submit(function, *shared_futures, *item, pure=False)))

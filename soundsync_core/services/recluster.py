@@ -2,9 +2,9 @@
 
 Flow: take the cross-process lock → discard runs a crashed process left behind → record a
 ``running`` run → load the community → fit the vectors → find tribes beside ranking the
-matches (CPU work in an executor, never on the event loop; the run's items and tribes are
-COPYed meanwhile) → COPY the matches → switch the run live in one
-transaction → prune old runs. Readers only ever see complete runs; a failure leaves the
+matches (CPU work in an executor, never on the event loop), COPYing each scope's matches as
+soon as it is ranked, and the run's items and tribes meanwhile → index the matches → switch
+the run live in one transaction → prune old runs. Readers only ever see complete runs; a failure leaves the
 previous run serving.
 """
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import AbstractContextManager, ExitStack, aclosing
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -26,6 +26,7 @@ from soundsync_core.malloc_kept import freed_memory_kept
 from soundsync_core.repositories import match_store, runs
 from soundsync_core.repositories.community import load_community
 from soundsync_core.services import run_compute
+from soundsync_core.services.ahead import made_ahead
 from soundsync_core.taste.blocks import IN_PROCESS, BlockRunner
 from soundsync_core.taste.match_rows import MatchRows
 
@@ -35,6 +36,8 @@ ProgressCallback = Callable[[str, int, int], None]
 # Opens where the heavy blocks run for one recluster (a Dask cluster, or this process).
 RunnerFactory = Callable[[], AbstractContextManager[BlockRunner]]
 MATCHES_PER_MEMBER = 20
+# COPY chunks made ahead of PostgreSQL's ingestion (each about 40 MB; see :mod:`ahead`).
+CHUNKS_AHEAD = 3
 
 
 class ReclusterBusyError(MemberFacingError):
@@ -157,8 +160,10 @@ async def _run_locked(
         tribes, matches = await _tribes_beside_matches(
             conn, run_id, fitted, matches_per_member, report, executor, block_runner, stages)
         mark = time.monotonic()
-        await _write_matches(conn, run_id, matches, report, executor)
-        stages["write"] = time.monotonic() - mark
+        report("writing", 0, 1)
+        await match_store.index_match_partition(conn, run_id)
+        report("writing", 1, 1)
+        stages["index"] = time.monotonic() - mark
         mark = time.monotonic()
         metrics = {"silhouette": tribes.silhouette, "members": len(community.profiles),
                    "stages": stages}
@@ -177,7 +182,7 @@ async def _run_locked(
         tribes=[t.name for t in tribes.tribes],
         seconds=time.monotonic() - started,
         scopes=len(fitted.scope_ids),
-        matches=len(matches),
+        matches=matches,
         stages=stages,
     )
 
@@ -191,73 +196,72 @@ async def _tribes_beside_matches(
     executor: Executor | None,
     runner: BlockRunner,
     stages: dict[str, float],
-) -> tuple[run_compute.TribeRows, MatchRows]:
-    """Tribes (in this process) beside the matches (on the runner's workers); meanwhile the
-    connection writes what does not wait for the matches: the run's items, then the tribes' rows.
+) -> tuple[run_compute.TribeRows, int]:
+    """Tribes (in this process) beside the matches (on the runner's workers), each scope's
+    matches COPYed as soon as it is ranked; the run's items first, the tribes' rows between two
+    chunks once they are found. Returns the tribes and the number of match rows.
 
     With the local workers as threads this keeps both cores busy: at 100k members on 2 cores,
     23.8–24.9 s against 25.4–25.7 s with the tribes first. (Beside worker processes it did not
-    pay: the tribes' thread took 5–8 s instead of 2–4.)
+    pay: the tribes' thread took 5–8 s instead of 2–4.) Storing each scope as it comes means
+    the run never holds every scope's rows (about 1 KB a member).
     """
     loop = asyncio.get_running_loop()
     mark = time.monotonic()
-    ranking = loop.run_in_executor(
-        executor, run_compute.rank_matches, fitted, matches_per_member,
-        lambda done, total: report("matching", done, total), runner)
     finding = loop.run_in_executor(executor, run_compute.find_tribes, fitted)
+    pieces = _Counted(run_compute.rank_matches(
+        fitted, matches_per_member, lambda done, total: report("matching", done, total), runner))
+    chunks = match_store.match_copy_chunks(run_id, pieces)
+    tribes: run_compute.TribeRows | None = None
     try:
+        await match_store.create_match_partition(conn, run_id)
         await match_store.copy_run_items(conn, run_id, fitted.items())
-        tribes = await finding
-        stages["tribes (beside matching)"] = time.monotonic() - mark
-        await runs.copy_rows(
-            conn, "cluster_centers",
-            ("run_id", "cluster", "size", "name", "top_artists", "top_genres", "center",
-             "artist_weights"),
-            [(run_id, *row) for row in tribes.center_rows],
-        )
-        await runs.copy_rows(
-            conn, "user_clusters",
-            ("run_id", "user_id", "cluster", "distance", "map_x", "map_y"),
-            [(run_id, *row) for row in tribes.member_rows],
-        )
-        matches = await ranking
-        stages["matching"] = time.monotonic() - mark
+        async with aclosing(made_ahead(chunks, CHUNKS_AHEAD, executor)) as made:
+            async for chunk in made:
+                await match_store.copy_match_chunk(conn, run_id, chunk)
+                if tribes is None and finding.done():
+                    tribes = await _store_tribes(conn, run_id, finding, mark, stages)
+        stages["matching and writing"] = time.monotonic() - mark
+        if tribes is None:
+            tribes = await _store_tribes(conn, run_id, finding, mark, stages)
     finally:
-        # On a failure of either, the other still finishes before the runner closes.
-        await asyncio.wait([ranking, finding])
-    return tribes, matches
+        # On a failure, the tribes still finish before the runner closes.
+        await asyncio.wait([finding])
+        await loop.run_in_executor(executor, chunks.close)
+    return tribes, pieces.rows
 
 
-async def _write_matches(
+async def _store_tribes(
     conn: asyncpg.Connection,
     run_id: int,
-    matches: MatchRows,
-    report: ProgressCallback,
-    executor: Executor | None,
-) -> None:
-    """The match chunks, then their index; progress counts those steps."""
-    total = 1 + -(-len(matches) // match_store.MATCH_ROWS_PER_COPY)
-    report("writing", 0, total)
-    await match_store.create_match_partition(conn, run_id)
-    await _copy_matches(conn, run_id, matches, lambda done: report("writing", done, total), executor)
-    await match_store.index_match_partition(conn, run_id)
-    report("writing", total, total)
+    finding: asyncio.Future[run_compute.TribeRows],
+    started: float,
+    stages: dict[str, float],
+) -> run_compute.TribeRows:
+    tribes = await finding
+    stages["tribes (beside matching)"] = time.monotonic() - started
+    await runs.copy_rows(
+        conn, "cluster_centers",
+        ("run_id", "cluster", "size", "name", "top_artists", "top_genres", "center",
+         "artist_weights"),
+        [(run_id, *row) for row in tribes.center_rows],
+    )
+    await runs.copy_rows(
+        conn, "user_clusters",
+        ("run_id", "user_id", "cluster", "distance", "map_x", "map_y"),
+        [(run_id, *row) for row in tribes.member_rows],
+    )
+    return tribes
 
 
-async def _copy_matches(
-    conn: asyncpg.Connection,
-    run_id: int,
-    rows: MatchRows,
-    chunk_done: Callable[[int], None],
-    executor: Executor | None,
-) -> None:
-    """Encode the next chunk in the executor while PostgreSQL ingests the current one."""
-    loop = asyncio.get_running_loop()
-    chunks = match_store.match_copy_chunks(run_id, rows)
-    pending = loop.run_in_executor(executor, next, chunks, None)
-    done = 0
-    while (chunk := await pending) is not None:
-        pending = loop.run_in_executor(executor, next, chunks, None)
-        await match_store.copy_match_chunk(conn, run_id, chunk)
-        done += 1
-        chunk_done(done)
+class _Counted:
+    """The pieces of an iterator of match rows, counting the rows that pass."""
+
+    def __init__(self, pieces: Iterator[MatchRows]) -> None:
+        self._pieces = pieces
+        self.rows = 0
+
+    def __iter__(self) -> Iterator[MatchRows]:
+        for piece in self._pieces:
+            self.rows += len(piece)
+            yield piece

@@ -1,13 +1,13 @@
 """The CPU part of a recluster, in phases: pure, run in an executor. The only caller of the engine.
 
-:func:`fit` first; then :func:`find_tribes` and :func:`rank_matches`. It imports
+:func:`fit` first; then :func:`find_tribes` beside :func:`rank_matches`. It imports
 no repository: the caller (:mod:`recluster`) reads the community and writes the result as each
 phase ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,19 +113,23 @@ def rank_matches(
     matches_per_member: int,
     progress: Callable[[int, int], None],
     runner: BlockRunner = IN_PROCESS,
-) -> MatchRows:
-    """Every member's top matches in every scope, in ``(scope, member, rank)`` order; their
-    reasons are made by ``runner`` as the rows are written (CPU: run it in an executor)."""
-    table = fitted.space.top_matches(fitted.scopes, k=matches_per_member,
-                                     exclude=fitted.exclusions, progress=progress, runner=runner)
-    return _match_rows(fitted.space, table, fitted.user_ids, runner)
+) -> Iterator[MatchRows]:
+    """Every scope's top matches, one scope at a time as each is ranked, its rows in
+    ``(member, rank)`` order; their reasons are made by ``runner`` as the rows are written
+    (CPU: iterate it in an executor). A scope's rows are dropped once written: at no time
+    does the run hold every scope's."""
+    tables = fitted.space.matches_as_found(fitted.scopes, k=matches_per_member,
+                                           exclude=fitted.exclusions, progress=progress,
+                                           runner=runner)
+    for table in tables:
+        yield _match_rows(fitted.space, table, fitted.user_ids, runner)
 
 
 def _match_rows(
     space: TasteSpace, table: MatchTable, user_ids: np.ndarray, runner: BlockRunner
 ) -> MatchRows:
-    """Match rows in ``(scope, member, rank)`` order (the engine's table comes in that order);
-    their reasons are made when written."""
+    """Match rows in the engine's table's ``(scope, member, rank)`` order; their reasons are
+    made when written."""
     left, right = table.user_idx, table.other_idx
     return MatchRows(
         scope_id=table.scope_id, user_id=user_ids[left], rank=table.rank, other_id=user_ids[right],

@@ -6,8 +6,8 @@ side runs it in an executor. Members are addressed by their row index (``index_o
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any
 
@@ -20,7 +20,7 @@ from soundsync_core.taste.neighbours import (
     Neighbours,
     Progress,
     neighbours,
-    neighbours_by_scope,
+    scopes_as_found,
 )
 from soundsync_core.taste.percent import reader_percent
 from soundsync_core.taste.profile import ProfileTable, TasteProfile, as_table
@@ -134,19 +134,35 @@ class TasteSpace:
         Ranked by the symmetric score; self, hidden members and excluded pairs never appear.
         Scopes above 2,000 members use a shared-item candidate search (see
         :mod:`neighbours`); ``progress(done, total)`` counts members over all scopes; ``runner``
-        runs the scored blocks (default: in this process; same result either way).
+        runs the scored blocks (default: in this process; same result either way). The
+        scopes' tables of :meth:`matches_as_found`, in scope order.
         """
-        found = neighbours_by_scope(self.vectors, scopes, k, exclusions=exclude,
-                                    progress=progress, runner=runner)
-        return self._table(sorted(found.items()))
+        found = sorted(scopes_as_found(self.vectors, scopes, k, exclusions=exclude,
+                                       progress=progress, runner=runner), key=lambda pair: pair[0])
+        tables = [self._table(scope_id, table) for scope_id, table in found] or [
+            self._table(0, neighbours(self.vectors, np.zeros(0, dtype=np.int64), 1))]
+        return MatchTable(*(np.concatenate([getattr(t, f.name) for t in tables])
+                            for f in fields(MatchTable)))
 
-    def _table(self, parts: list[tuple[int, Neighbours]]) -> MatchTable:
-        pieces = [_flatten(scope_id, found) for scope_id, found in parts]
-        if not pieces:
-            pieces = [_flatten(0, neighbours(self.vectors, np.zeros(0, dtype=np.int64), 1))]
-        merged = [np.concatenate(column) for column in zip(*pieces, strict=True)]
-        percent = reader_percent(merged[-1], self.twins[merged[1]]).astype(np.float32)
-        return MatchTable(*merged, percent)
+    def matches_as_found(
+        self,
+        scopes: Mapping[int, Sequence[int]],
+        k: int = 20,
+        *,
+        exclude: Exclusions | None = None,
+        progress: Progress | None = None,
+        runner: BlockRunner | None = None,
+    ) -> Iterator[MatchTable]:
+        """:meth:`top_matches` one scope at a time, each as soon as it is ranked (see
+        :func:`~soundsync_core.taste.neighbours.scopes_as_found`): a recluster stores one while
+        the next is ranked, never holding every scope's rows at once."""
+        for scope_id, found in scopes_as_found(self.vectors, scopes, k, exclusions=exclude,
+                                               progress=progress, runner=runner):
+            yield self._table(scope_id, found)
+
+    def _table(self, scope_id: int, found: Neighbours) -> MatchTable:
+        *columns, raw = _flatten(scope_id, found)
+        return MatchTable(*columns, raw, reader_percent(raw, self.twins[columns[1]]).astype(np.float32))
 
     def tribes(self, k: int | None = None) -> TribeResult:
         """Taste tribes (k chosen by silhouette unless given) and 2-D map coordinates."""

@@ -13,6 +13,7 @@ the members' weighted vectors — not a cosine), equal scores by member index.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -93,7 +94,24 @@ def neighbours_by_scope(
     progress: Progress | None = None,
     runner: BlockRunner | None = None,
 ) -> dict[int, Neighbours]:
-    """Top-``m`` others of every member of every scope (scope id → member indices) within it.
+    """Top-``m`` others of every member of every scope (scope id → member indices) within it:
+    :func:`scopes_as_found`, all at once."""
+    return dict(scopes_as_found(vectors, scopes, m, exclusions=exclusions, progress=progress,
+                                runner=runner))
+
+
+def scopes_as_found(
+    vectors: TasteVectors,
+    scopes: Mapping[int, Iterable[int]],
+    m: int,
+    *,
+    exclusions: Exclusions | None = None,
+    progress: Progress | None = None,
+    runner: BlockRunner | None = None,
+) -> Iterator[tuple[int, Neighbours]]:
+    """Each scope's top-``m`` others of every member within it, yielded as soon as the scope's
+    last block is in (small scopes first), so a caller can store one scope while the next is
+    ranked instead of holding every scope's table at once.
 
     ``runner`` scores and ranks the blocks (default: here, one after the other); the result
     does not depend on it. All blocks go to the runner as one stream: every small scope's exact
@@ -104,18 +122,8 @@ def neighbours_by_scope(
     masks = Masks.of(exclusions or Exclusions(), vectors.n_members)
     runner = runner or IN_PROCESS
     members = {s: np.unique(np.asarray(list(v), dtype=np.int64)) for s, v in scopes.items()}
-    out = {s: _empty(v, m) for s, v in members.items()}
     total = sum(len(v) for v in members.values())
     done = 0
-
-    def record(scope_id: int, query_pos: np.ndarray, others: np.ndarray, score: np.ndarray) -> None:
-        nonlocal done
-        out[scope_id].others[query_pos, : others.shape[1]] = others
-        out[scope_id].score[query_pos, : score.shape[1]] = score
-        done += len(query_pos)
-        if progress is not None:
-            progress(done, total)
-
     # One stream of blocks for the whole run: every small scope's exact blocks, then every large
     # scope's search blocks (each process builds a scope's index for its first block), so the
     # workers never wait for the next scope.
@@ -123,16 +131,26 @@ def neighbours_by_scope(
             for s, v in members.items() if len(v) <= EXACT_LIMIT for q in _exact_blocks(v)]
     plan += [(s, (True, members[s], q, m))
              for s, v in members.items() if len(v) > EXACT_LIMIT for q in query_blocks(len(v))]
+    blocks_left = Counter(s for s, _ in plan)
+    for scope_id in members.keys() - blocks_left.keys():  # no block: nobody to rank
+        yield scope_id, _empty(members[scope_id], m)
+    found = {s: _empty(members[s], m) for s in blocks_left}
     try:
         results = runner.map(match_block, (vectors, masks), (item for _, item in plan))
-        for (scope_id, _), result in zip(plan, results, strict=True):
-            record(scope_id, *result)
+        for (scope_id, _), (query_pos, others, score) in zip(plan, results, strict=True):
+            table = found[scope_id]
+            table.others[query_pos, : others.shape[1]] = others
+            table.score[query_pos, : score.shape[1]] = score
+            done += len(query_pos)
+            if progress is not None:
+                progress(done, total)
+            blocks_left[scope_id] -= 1
+            if not blocks_left[scope_id]:
+                table = found.pop(scope_id)
+                yield scope_id, (_both_ways(table, masks.hidden) if len(table.rows) > EXACT_LIMIT
+                                 else table)
     finally:
         forget_indexes()
-    for scope_id, scope in members.items():
-        if len(scope) > EXACT_LIMIT:
-            out[scope_id] = _both_ways(out[scope_id], masks.hidden)
-    return out
 
 
 def match_block(
