@@ -22,7 +22,6 @@ import asyncpg
 from threadpoolctl import threadpool_limits
 
 from soundsync_core.errors import MemberFacingError
-from soundsync_core.malloc_kept import freed_memory_kept
 from soundsync_core.repositories import match_store, runs
 from soundsync_core.repositories.community import load_community
 from soundsync_core.services import run_compute
@@ -103,7 +102,6 @@ async def recluster(
             if dropped:
                 log.warning("discarded %d run(s) left behind by a crashed recluster", dropped)
             with ExitStack() as stack:
-                stack.enter_context(freed_memory_kept())
                 # One BLAS thread for the whole run: blocks run side by side on the workers and
                 # the tribes beside them (BLAS threads would only fight them for the cores: 6.7
                 # against 5.8 s for the matching at 100k), and a fixed thread count keeps the

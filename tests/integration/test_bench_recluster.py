@@ -16,7 +16,8 @@ async def test_small_bench_reports_what_the_recluster_wrote(pool: asyncpg.Pool) 
         global_members = await conn.fetchval("SELECT count(*) FROM members WHERE visibility = 'global'")
     assert report.summary.matches == stored > 0
     assert report.global_members == global_members > 0
-    assert {"load", "fit", "tribes (beside matching)", "matching and writing", "index", "switch"} <= set(report.stages)
+    stages = {"load", "fit", "tribes (beside matching)", "matching and writing", "index", "switch"}
+    assert stages <= set(report.stages)
     text = format_markdown(report)
     assert f"{stored:,} match rows written" in text
     assert "| **recluster total** |" in text

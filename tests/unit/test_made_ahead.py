@@ -42,10 +42,14 @@ async def test_items_come_in_order_made_at_most_depth_ahead_in_another_thread() 
 
 
 async def test_an_error_of_the_items_is_raised_in_its_turn() -> None:
-    seen = []
-    with pytest.raises(ValueError, match="item 4 failed"):
+    seen: list[int] = []
+
+    async def consume() -> None:
         async for item in made_ahead(iter(_Items(10, fail_at=4)), 2, None):
             seen.append(item)
+
+    with pytest.raises(ValueError, match="item 4 failed"):
+        await consume()
     assert seen == [0, 1, 2, 3]
 
 
