@@ -48,14 +48,15 @@ class CodedLists:
 
 async def load_coded_lists(conn: asyncpg.Connection, user_ids: Sequence[int] | None) -> CodedLists:
     """Every member's latest lists (merged across sources), coded (see the module)."""
-    chunks: list[bytes] = []
+    # One growing buffer rather than chunks joined at the end: the whole output is held once
+    # (a large buffer grows by remapping its pages, without a copy), not twice.
+    data = bytearray()
 
     async def keep(chunk: bytes) -> None:
-        chunks.append(chunk)
+        data.extend(chunk)
 
     await conn.copy_from_query(_SNAPSHOTS, None if user_ids is None else list(user_ids),
                                output=keep, format="binary")
-    data = b"".join(chunks)
     rows = parse_rows(data, _KINDS)
     users = rows.bigints[:, _USER]
     first_row = np.r_[True, users[1:] != users[:-1]] if len(users) else np.zeros(0, dtype=bool)
@@ -65,9 +66,9 @@ async def load_coded_lists(conn: asyncpg.Connection, user_ids: Sequence[int] | N
     extra = _Extra(len(data))
     artists = _listing(data, rows, member, sizes, _ARTISTS, _ARTIST_COUNTS, merged, "artist", extra)
     tracks = _listing(data, rows, member, sizes, _TRACKS, _TRACK_COUNTS, merged, "track", extra)
-    whole = data + extra.bytes()
-    artist_codes, artist_ids = _codes(whole, artists)
-    track_codes, track_ids = _codes(whole, tracks)
+    data.extend(extra.bytes())  # the merged lists' ids, where their offsets point
+    artist_codes, artist_ids = _codes(data, artists)
+    track_codes, track_ids = _codes(data, tracks)
     return CodedLists(
         users[first_row],
         Listing(artists.member, artist_codes, artists.rank, artists.count),
@@ -108,7 +109,7 @@ class _Extra:
 
 
 def _merge_several(
-    data: bytes, rows: Rows, member: np.ndarray, sizes: np.ndarray
+    data: bytearray, rows: Rows, member: np.ndarray, sizes: np.ndarray
 ) -> dict[int, Any]:
     """Member index → the merged lists of a member with several sources."""
     several = np.flatnonzero(sizes[member] > 1)
@@ -122,7 +123,7 @@ def _merge_several(
                                        strict=True)}
 
 
-def _snapshot(data: bytes, rows: Rows, r: int) -> dict[str, Any]:
+def _snapshot(data: bytearray, rows: Rows, r: int) -> dict[str, Any]:
     """One row as :func:`profiles.latest_snapshots` gives it."""
 
     def texts(field: int) -> list[str]:
@@ -143,7 +144,7 @@ def _snapshot(data: bytes, rows: Rows, r: int) -> dict[str, Any]:
 
 
 def _listing(
-    data: bytes, rows: Rows, member: np.ndarray, sizes: np.ndarray, ids_field: int,
+    data: bytearray, rows: Rows, member: np.ndarray, sizes: np.ndarray, ids_field: int,
     counts_field: int, merged: dict[int, Any], view: str, extra: _Extra,
 ) -> _Elements:
     """One view's elements: single-source members' straight from the rows, merged members'
@@ -212,7 +213,7 @@ def _single_source_elements(  # the parsed rows' arrays, then which rows and the
     return True, out_member, out_offset, out_length, out_rank, out_count
 
 
-def _codes(data: bytes, elements: _Elements) -> tuple[np.ndarray, list[str]]:
+def _codes(data: bytearray, elements: _Elements) -> tuple[np.ndarray, list[str]]:
     """Each element's code (first appearance) and the id of every code."""
     codes, firsts = codes_by_first_appearance(data, elements.offset, elements.length)
     offsets, lengths = elements.offset[firsts].tolist(), elements.length[firsts].tolist()
