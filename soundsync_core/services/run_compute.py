@@ -90,7 +90,9 @@ def _member_rows(user_ids: np.ndarray, embedding: np.ndarray, tribes: TribeResul
 
 def fit(community: Community, seed: int) -> Fitted:
     """Build every view of the community and the scopes to rank (CPU: run it in an executor)."""
-    space = TasteSpace.fit(community.profiles, seed=seed)
+    fitted_space = TasteSpace.fit(community.profiles, seed=seed)
+    # The listings are in the vectors now; the run goes on with the members' ids and names.
+    space = TasteSpace(fitted_space.members.without_lists(), fitted_space.vectors, seed=seed)
     user_ids = community.profiles.user_ids
     index_of = {int(u): i for i, u in enumerate(user_ids)}
     hidden = {i for i, u in enumerate(user_ids) if community.visibility.get(int(u)) == "hidden"}

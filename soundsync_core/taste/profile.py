@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain, count
 
 import numpy as np
@@ -91,6 +91,11 @@ class Listing:
     rank: np.ndarray  # int64
     count: np.ndarray  # int64 playcount; 0 when unknown (a count below 1 tells nothing either)
 
+    @classmethod
+    def empty(cls) -> Listing:
+        """No member lists anything."""
+        return cls(*(np.zeros(0, dtype=np.int64) for _ in range(4)))
+
 
 @dataclass(frozen=True)
 class ProfileTable:
@@ -120,6 +125,11 @@ class ProfileTable:
 
     def __len__(self) -> int:
         return len(self.user_ids)
+
+    def without_lists(self) -> ProfileTable:
+        """The same members and catalogue without their listings: what a fitted population
+        keeps once its vectors are built (the listings are about half of its memory)."""
+        return replace(self, artists=Listing.empty(), tracks=Listing.empty())
 
     @classmethod
     def of(cls, profiles: Sequence[TasteProfile]) -> ProfileTable:
