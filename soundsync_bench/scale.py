@@ -29,7 +29,7 @@ import psutil
 
 from soundsync_bench.matches_latency import pick_askers
 from soundsync_bench.scale_data import (
-    ScaleCommunity,
+    ScaleGuilds,
     generate_scale_community,
     load_scale_community,
 )
@@ -136,12 +136,8 @@ async def run_scale_bench(
     report = ScaleReport(members=members, workers=workers)
     mark = time.monotonic()
     tell(f"generating and loading {members:,} members (seed {seed})")
-    community = generate_scale_community(members, seed=seed)
-    async with pool.acquire() as conn:
-        await load_scale_community(conn, community)
-        # A community that grew member by member has statistics; a bulk load needs them now.
-        await analyze(conn)
-    report.guilds = len(np.unique(community.guild_of))
+    guilds = await _generate_and_load(pool, members, seed)
+    report.guilds = len(np.unique(guilds.guild_of))
     report.setup_seconds = time.monotonic() - mark
     tell(f"reclustering with {workers or 'no'} Dask worker(s)")
     with PeakRss() as rss:
@@ -159,9 +155,20 @@ async def run_scale_bench(
         report.copy_floor_seconds = await copy_floor(conn, summary.matches)
         report.sizes_mb = await match_store.storage_sizes_mb(conn, summary.run_id)
         tell("recall of the served top 10 against exact scores")
-        report.recall_at_10, report.recall_pairs = await served_recall(conn, summary.run_id, community, seed)
+        report.recall_at_10, report.recall_pairs = await served_recall(conn, summary.run_id, guilds, seed)
     report.ratio_to_floor = report.recluster_seconds / report.copy_floor_seconds
     return report
+
+
+async def _generate_and_load(pool: asyncpg.Pool, members: int, seed: int) -> ScaleGuilds:
+    """Generate and COPY the community; keep only its guilds (what the recall needs): the
+    members' lists would otherwise count in the recluster's memory (800 MB at a million)."""
+    community = generate_scale_community(members, seed=seed)
+    async with pool.acquire() as conn:
+        await load_scale_community(conn, community)
+        # A community that grew member by member has statistics; a bulk load needs them now.
+        await analyze(conn)
+    return community.guilds
 
 
 async def copy_floor(conn: asyncpg.Connection, match_rows: int) -> float:
@@ -211,27 +218,27 @@ class _ZeroReasons:
 
 
 async def served_recall(
-    conn: asyncpg.Connection, run_id: int, community: ScaleCommunity, seed: int
+    conn: asyncpg.Connection, run_id: int, guilds: ScaleGuilds, seed: int
 ) -> tuple[float, int]:
     """Mean share of the exact top 10 found in the served top 10, over sampled (member, guild)
     pairs of the guilds above :data:`EXACT_LIMIT` members (those use the candidate search)."""
-    guilds, sizes = np.unique(community.guild_of, return_counts=True)
-    searched = guilds[sizes > EXACT_LIMIT]
+    ids, sizes = np.unique(guilds.guild_of, return_counts=True)
+    searched = ids[sizes > EXACT_LIMIT]
     if not len(searched):
         return 1.0, 0
     served = await _served_top10(conn, run_id)
     rng = np.random.default_rng(seed)
-    pairs = [(int(g), int(m)) for g in searched for m in community.scope_members(int(g))]
+    pairs = [(int(g), int(m)) for g in searched for m in guilds.scope_members(int(g))]
     chosen = rng.choice(len(pairs), min(RECALL_SAMPLE, len(pairs)), replace=False)
     by_guild: dict[int, list[int]] = {}
     for index in chosen:
         guild, member = pairs[index]
         by_guild.setdefault(guild, []).append(member)
-    vectors = build_vectors(await load_profile_table(conn), seed=seed)
+    vectors = build_vectors(await load_profile_table(conn, lean=True), seed=seed)
     masks = Masks.of(Exclusions(), vectors.n_members)
     found = total = 0
     for guild, queries in by_guild.items():
-        scope = community.scope_members(guild)
+        scope = guilds.scope_members(guild)
         queries_array = np.sort(np.array(queries, dtype=np.int64))
         step = max(1, BLOCK_CELLS // len(scope))
         for start in range(0, len(queries_array), step):

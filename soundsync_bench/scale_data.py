@@ -30,24 +30,31 @@ _TRAILER = (-1).to_bytes(2, "big", signed=True)
 
 
 @dataclass(frozen=True)
+class ScaleGuilds:
+    """Guild membership as parallel (guild, member row) arrays."""
+
+    guild_of: np.ndarray
+    member_of: np.ndarray
+
+    def scope_members(self, guild_id: int) -> np.ndarray:
+        """Member rows of one guild, ascending."""
+        return np.sort(self.member_of[self.guild_of == guild_id])
+
+
+@dataclass(frozen=True)
 class ScaleCommunity:
     """Members ``1…N`` (row ``i`` is user ``i + 1``), their artists (code order = rank), their
-    tracks, and guild membership as parallel (guild, member row) arrays."""
+    tracks, and their guilds."""
 
     artists: np.ndarray  # members × TOP_ITEMS artist numbers
     tracks: np.ndarray  # members × TOP_ITEMS track numbers
     n_artists: int
-    guild_of: np.ndarray
-    member_of: np.ndarray
+    guilds: ScaleGuilds
 
     @property
     def members(self) -> int:
         """Number of members."""
         return len(self.artists)
-
-    def scope_members(self, guild_id: int) -> np.ndarray:
-        """Member rows of one guild, ascending."""
-        return np.sort(self.member_of[self.guild_of == guild_id])
 
 
 def generate_scale_community(members: int, *, seed: int = 1) -> ScaleCommunity:
@@ -57,7 +64,7 @@ def generate_scale_community(members: int, *, seed: int = 1) -> ScaleCommunity:
     artists = _distinct_zipf(rng, members, n_artists, TOP_ITEMS)
     tracks = artists * TRACKS_PER_ARTIST + rng.integers(0, TRACKS_PER_ARTIST, artists.shape)
     guild_of, member_of = _guilds(rng, members)
-    return ScaleCommunity(artists, tracks, n_artists, guild_of, member_of)
+    return ScaleCommunity(artists, tracks, n_artists, ScaleGuilds(guild_of, member_of))
 
 
 def _zipf_cdf(size: int) -> np.ndarray:
@@ -153,7 +160,7 @@ async def load_scale_community(conn: asyncpg.Connection, community: ScaleCommuni
         await _copy(conn, "tracks", ("track_id", "name", "artist_ids"), [
             _field(_text("tr", part, 9)), _field(_text("Track ", part, 9)),
             _text_array(_text("ar", part[:, None] // TRACKS_PER_ARTIST, 8))])
-    guilds = np.unique(community.guild_of)
+    guilds = np.unique(community.guilds.guild_of)
     await _copy(conn, "guilds", ("guild_id", "name"), [
         _field(_be(guilds, ">i8", len(guilds))), _field(_text("Guild ", guilds, 6))])
     for start in range(0, n, LOAD_CHUNK):
@@ -161,8 +168,8 @@ async def load_scale_community(conn: asyncpg.Connection, community: ScaleCommuni
         await _copy(conn, "members", ("user_id", "display_name"), [
             _field(_be(rows, ">i8", len(rows))), _field(_text("Member ", rows, 8))])
     await _copy(conn, "guild_members", ("guild_id", "user_id"), [
-        _field(_be(community.guild_of, ">i8", len(community.guild_of))),
-        _field(_be(community.member_of + 1, ">i8", len(community.member_of)))])
+        _field(_be(community.guilds.guild_of, ">i8", len(community.guilds.guild_of))),
+        _field(_be(community.guilds.member_of + 1, ">i8", len(community.guilds.member_of)))])
     for start in range(0, n, LOAD_CHUNK):
         rows = user_ids[start : start + LOAD_CHUNK]
         end = start + len(rows)

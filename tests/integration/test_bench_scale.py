@@ -27,9 +27,9 @@ def test_community_has_the_shape_the_issue_asks_for() -> None:
     # Zipf popularity: the most listed artist is in far more lists than the median one.
     listed = np.bincount(community.artists.ravel(), minlength=community.n_artists)
     assert listed.max() > 20 * np.median(listed)
-    sizes = np.bincount(community.guild_of)
+    sizes = np.bincount(community.guilds.guild_of)
     assert sizes[BIG_GUILD] == 1_000 == sizes.max()
-    per_member = np.bincount(community.member_of, minlength=5_000)
+    per_member = np.bincount(community.guilds.member_of, minlength=5_000)
     assert per_member.min() >= 1
     assert per_member.max() <= 3
 
@@ -44,7 +44,7 @@ async def test_loaded_community_reads_back_as_generated(pool: asyncpg.Pool) -> N
     mine = table.artists.member == 0
     first = [table.artist_ids[i] for i in table.artists.item[mine][np.argsort(table.artists.rank[mine])]]
     assert first == [f"ar{a:08d}" for a in community.artists[0]]
-    assert guild_rows == len(community.guild_of)
+    assert guild_rows == len(community.guilds.guild_of)
 
 
 async def test_small_run_reports_every_judged_figure(
@@ -64,7 +64,7 @@ async def test_small_run_reports_every_judged_figure(
     assert report.recluster_seconds > 0
     assert report.ratio_to_floor == pytest.approx(report.recluster_seconds / report.copy_floor_seconds)
     assert report.peak_rss_mb > 50
-    sizes = np.bincount(generate_scale_community(400, seed=3).guild_of)
+    sizes = np.bincount(generate_scale_community(400, seed=3).guilds.guild_of)
     assert report.recall_pairs == sizes[sizes > 50].sum() >= 80
     assert 0.5 < report.recall_at_10 <= 1.0
     assert 0 < report.matches_p50_ms <= report.matches_p99_ms
