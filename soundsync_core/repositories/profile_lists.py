@@ -63,19 +63,22 @@ async def load_coded_lists(conn: asyncpg.Connection, user_ids: Sequence[int] | N
     member = np.cumsum(first_row) - 1
     sizes = np.bincount(member, minlength=int(first_row.sum()))
     merged = _merge_several(data, rows, member, sizes)
+    artists, artist_ids = _coded(data, rows, member, sizes, _ARTISTS, _ARTIST_COUNTS, merged, "artist")
+    tracks, track_ids = _coded(data, rows, member, sizes, _TRACKS, _TRACK_COUNTS, merged, "track")
+    return CodedLists(users[first_row], artists, tracks, artist_ids, track_ids)
+
+
+def _coded(
+    data: bytearray, rows: Rows, member: np.ndarray, sizes: np.ndarray, ids_field: int,
+    counts_field: int, merged: dict[int, Any], view: str,
+) -> tuple[Listing, list[str]]:
+    """One view's listing, coded, and the id of every code. One view at a time: where each
+    element's bytes are (two int64 a listed item) is dropped once the view is coded."""
     extra = _Extra(len(data))
-    artists = _listing(data, rows, member, sizes, _ARTISTS, _ARTIST_COUNTS, merged, "artist", extra)
-    tracks = _listing(data, rows, member, sizes, _TRACKS, _TRACK_COUNTS, merged, "track", extra)
+    elements = _listing(data, rows, member, sizes, ids_field, counts_field, merged, view, extra)
     data.extend(extra.bytes())  # the merged lists' ids, where their offsets point
-    artist_codes, artist_ids = _codes(data, artists)
-    track_codes, track_ids = _codes(data, tracks)
-    return CodedLists(
-        users[first_row],
-        Listing(artists.member, artist_codes, artists.rank, artists.count),
-        Listing(tracks.member, track_codes, tracks.rank, tracks.count),
-        artist_ids,
-        track_ids,
-    )
+    codes, ids = _codes(data, elements)
+    return Listing(elements.member, codes, elements.rank, elements.count), ids
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from soundsync_core.taste.kernels import first_listings
+from soundsync_core.taste.kernels import first_listings, listed_by_rank, non_decreasing
 from soundsync_core.taste.profile import Listing, ProfileTable, TasteProfile, as_table
 
 MAX_ITEMS_PER_VIEW = 500
@@ -157,7 +157,7 @@ def _weighted(listing: Listing, code: np.ndarray, n_codes: int, n_members: int) 
     row of the best-ranked listing of each id. A member is weighted by counts if a kept item has one.
     """
     columns = (listing.member, listing.item, listing.rank, listing.count)
-    if not np.all((np.diff(listing.member) > 0) | (np.diff(listing.rank) >= 0)):  # else listed by rank
+    if not listed_by_rank(listing.member, listing.rank):
         order = np.lexsort((listing.rank, listing.member))
         columns = tuple(column[order] for column in columns)
     member, row, rank, count = columns
@@ -266,11 +266,13 @@ def _view_of(name: str, entries: Entries, ids: np.ndarray, n_members: int) -> It
     column[by_appearance] = np.arange(len(by_appearance))
     shape = (n_members, len(by_appearance))
     c = column[entries.item]
-    order = np.argsort(entries.member, kind="stable")  # a no-op pass: entries come by member
+    if not non_decreasing(entries.member):  # entries come by member: no reordering copies
+        order = np.argsort(entries.member, kind="stable")
+        entries, c = entries._replace(weight=entries.weight[order], rank=entries.rank[order]), c[order]
     indptr = np.zeros(n_members + 1, dtype=np.int64)
     np.cumsum(np.bincount(entries.member, minlength=n_members), out=indptr[1:])
-    raw = sp.csr_matrix((entries.weight[order].astype(np.float32), c[order], indptr), shape=shape)
-    rank_m = sp.csr_matrix((entries.rank[order].astype(np.float32), c[order], indptr), shape=shape)
+    raw = sp.csr_matrix((entries.weight.astype(np.float32), c, indptr), shape=shape)
+    rank_m = sp.csr_matrix((entries.rank.astype(np.float32), c.copy(), indptr), shape=shape)
     # CSR order within each member's row: by column. A row holds each column once, so both
     # matrices are sorted alike (scipy sorts the short rows in place, no sort of every entry).
     raw.sort_indices()

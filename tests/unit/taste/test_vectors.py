@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from soundsync_core.taste.audio import build_audio_view, summarise, to_unit
+from soundsync_core.taste.kernels import listed_by_rank, non_decreasing
 from soundsync_core.taste.profile import AUDIO_FEATURES, RankedArtist, RankedTrack, TasteProfile
 from soundsync_core.taste.similarity import build_vectors, pair_scores
 from soundsync_core.taste.vectors import (
@@ -189,3 +190,25 @@ def test_audio_means_weigh_tracks_by_rank_and_count_and_skip_unknown_values() ->
     assert natural[AUDIO_FEATURES.index("energy")] == pytest.approx((0.8 * w1 + 0.2 * w2) / (w1 + w2))
     assert natural[AUDIO_FEATURES.index("tempo")] == pytest.approx(100.0)
     assert np.isnan(natural[AUDIO_FEATURES.index("valence")])
+
+
+def test_order_checks_find_the_first_listing_out_of_order() -> None:
+    member = np.array([0, 0, 0, 1, 1, 2], dtype=np.int64)
+    assert non_decreasing(member)
+    assert not non_decreasing(member[::-1].copy())
+    assert non_decreasing(np.zeros(0, dtype=np.int64))
+    rank = np.array([1, 2, 2, 1, 3, 1], dtype=np.int64)
+    assert listed_by_rank(member, rank)
+    rank[4] = 0  # member 1 lists rank 3, then rank 0
+    assert not listed_by_rank(member, rank)
+
+
+def test_members_listed_out_of_rank_order_get_the_vectors_of_the_sorted_listing() -> None:
+    best_first = TasteProfile(1, (RankedArtist("a", 1), RankedArtist("b", 2), RankedArtist("c", 3)))
+    shuffled = TasteProfile(1, (RankedArtist("c", 3), RankedArtist("a", 1), RankedArtist("b", 2)))
+    other = TasteProfile(2, (RankedArtist("b", 1), RankedArtist("c", 2)))
+    sorted_view = build_vectors([best_first, other]).items["artists"]
+    shuffled_view = build_vectors([shuffled, other]).items["artists"]
+    assert sorted_view.ids.tolist() == shuffled_view.ids.tolist() == ["a", "b", "c"]
+    np.testing.assert_array_equal(shuffled_view.matrix.toarray(), sorted_view.matrix.toarray())
+    np.testing.assert_array_equal(shuffled_view.ranks.toarray(), sorted_view.ranks.toarray())
