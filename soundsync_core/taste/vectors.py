@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -294,16 +293,18 @@ def build_item_views(members: ProfileTable | Sequence[TasteProfile]) -> dict[str
     """The three sparse views of a population, keyed ``artists``, ``tracks``, ``genres``."""
     table = as_table(members)
     n = len(table)
-    # The tracks' view is built in a second thread meanwhile: numpy and the compiled loops let
-    # the interpreter go while they work.
-    with ThreadPoolExecutor(1, thread_name_prefix="views") as beside:
-        listed_tracks = beside.submit(_weighted, table.tracks, table.track_code, len(table.track_ids), n)
-        listed = _weighted(table.artists, table.artist_code, len(table.artist_ids), n)
-        tracks = listed_tracks.result()
-        track_view = beside.submit(
-            _view_of, "tracks", tracks._replace(item=table.track_code[tracks.item]), table.track_ids, n)
-        return {
-            "artists": _view_of("artists", _artist_entries_of(table, listed, tracks), table.artist_ids, n),
-            "tracks": track_view.result(),
-            "genres": _view_of("genres", _genre_entries_of(table, listed), table.genre_ids, n),
-        }
+    # One view after the other, not side by side: a second thread saved a third of the fit's
+    # time but held both views' temporaries at once (at 100k members, 782 against 576 MB above
+    # the loaded table, 0.9 against 1.3 s).
+    tracks = _weighted(table.tracks, table.track_code, len(table.track_ids), n)
+    artists, genres = _artist_and_genre_views(table, tracks)
+    track_view = _view_of("tracks", tracks._replace(item=table.track_code[tracks.item]), table.track_ids, n)
+    return {"artists": artists, "tracks": track_view, "genres": genres}
+
+
+def _artist_and_genre_views(table: ProfileTable, tracks: Entries) -> tuple[ItemView, ItemView]:
+    """The artists' and genres' views (the listed artists' entries are dropped after them)."""
+    n = len(table)
+    listed = _weighted(table.artists, table.artist_code, len(table.artist_ids), n)
+    return (_view_of("artists", _artist_entries_of(table, listed, tracks), table.artist_ids, n),
+            _view_of("genres", _genre_entries_of(table, listed), table.genre_ids, n))
