@@ -78,7 +78,7 @@ def _coded(
     elements = _listing(data, rows, member, sizes, ids_field, counts_field, merged, view, extra)
     data.extend(extra.bytes())  # the merged lists' ids, where their offsets point
     codes, ids = _codes(data, elements)
-    return Listing(elements.member, codes, elements.rank, elements.count), ids
+    return Listing(elements.member, codes.astype(np.int32), elements.rank, elements.count), ids
 
 
 @dataclass(frozen=True)
@@ -164,9 +164,9 @@ def _listing(
     for m, lists in merged.items():
         ids, counts = lists[0] if view == "artist" else lists[1]
         offset, length = extra.add(ids)
-        values = np.array([c or 0 for c in counts] if counts is not None else [0] * len(ids), dtype=np.int64)
-        parts.append((np.full(len(ids), m, dtype=np.int64), offset, length,
-                      np.arange(1, len(ids) + 1, dtype=np.int64), values))
+        values = np.array([c or 0 for c in counts] if counts is not None else [0] * len(ids), dtype=np.int32)
+        parts.append((np.full(len(ids), m, dtype=np.int32), offset, length.astype(np.int32),
+                      np.arange(1, len(ids) + 1, dtype=np.int32), values))
     fused = [np.concatenate(column) for column in zip(*parts, strict=True)]
     # Both are in member order and share no member: each element's place in the merged order
     # is its place in its own part plus the other part's elements of smaller members.
@@ -174,7 +174,7 @@ def _listing(
     at_fused = np.arange(len(fused[0])) + np.searchsorted(listed[0], fused[0])
     columns = []
     for a, b in zip(listed, fused, strict=True):
-        column = np.empty(len(a) + len(b), dtype=np.int64)
+        column = np.empty(len(a) + len(b), dtype=a.dtype)
         column[at_listed], column[at_fused] = a, b
         columns.append(column)
     return _Elements(*columns)
@@ -191,11 +191,13 @@ def _single_source_elements(  # the parsed rows' arrays, then which rows and the
     total = 0
     for r in single:
         total += id_spans[r, 1] - id_spans[r, 0]
-    out_member = np.empty(total, dtype=np.int64)
+    # 32 bits where they are enough (a count is an ``integer`` column): only the offsets into
+    # the COPY output, which passes 2 GB at a million members, need 64.
+    out_member = np.empty(total, dtype=np.int32)
     out_offset = np.empty(total, dtype=np.int64)
-    out_length = np.empty(total, dtype=np.int64)
-    out_rank = np.empty(total, dtype=np.int64)
-    out_count = np.zeros(total, dtype=np.int64)
+    out_length = np.empty(total, dtype=np.int32)
+    out_rank = np.empty(total, dtype=np.int32)
+    out_count = np.zeros(total, dtype=np.int32)
     at = 0
     for r in single:
         start, end = id_spans[r, 0], id_spans[r, 1]

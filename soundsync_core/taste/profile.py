@@ -84,12 +84,15 @@ class Ragged:
 
 @dataclass(frozen=True)
 class Listing:
-    """Every member's listed artists (or tracks), flat: members in order, each as listed."""
+    """Every member's listed artists (or tracks), flat: members in order, each as listed.
 
-    member: np.ndarray  # int64 row of the member, non-decreasing
-    item: np.ndarray  # int64 row of the item table
-    rank: np.ndarray  # int64
-    count: np.ndarray  # int64 playcount; 0 when unknown (a count below 1 tells nothing either)
+    Integer columns, int64 or (as a recluster loads them) int32: code that multiplies them
+    casts to int64 first."""
+
+    member: np.ndarray  # row of the member, non-decreasing
+    item: np.ndarray  # row of the item table
+    rank: np.ndarray
+    count: np.ndarray  # playcount; 0 when unknown (a count below 1 tells nothing either)
 
     @classmethod
     def empty(cls) -> Listing:

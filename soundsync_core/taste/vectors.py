@@ -190,7 +190,7 @@ def _artist_entries_of(table: ProfileTable, listed: Entries, tracks: Entries) ->
     chosen = lacking[tracks.member]
     which, artist = table.track_artists.expand(tracks.item[chosen])
     member, weight = tracks.member[chosen][which], tracks.weight[chosen][which]
-    key = member * len(table.artist_ids) + artist
+    key = member.astype(np.int64) * len(table.artist_ids) + artist
     _, first, group = np.unique(key, return_index=True, return_inverse=True)
     total = np.bincount(group, weight, len(first))
     order = np.lexsort((first, -total, member[first]))
@@ -210,7 +210,7 @@ def _genre_entries_of(table: ProfileTable, listed: Entries) -> Entries:
     """
     which, genre = table.artist_genres.expand(listed.item)
     member = listed.member[which]
-    key = member * len(table.genre_ids) + genre
+    key = member.astype(np.int64) * len(table.genre_ids) + genre
     _, first, group = np.unique(key, return_index=True, return_inverse=True)
     total = np.bincount(group, listed.weight[which], len(first))
     best = np.full(len(first), np.iinfo(np.int64).max)
