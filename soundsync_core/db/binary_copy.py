@@ -36,7 +36,7 @@ class Rows:
     null: np.ndarray  # rows × fields, bool
     spans: np.ndarray  # rows × fields × 2 (start, end) into the element arrays
     offset: np.ndarray  # per element: where its bytes start in the buffer (-1: NULL element)
-    length: np.ndarray  # per element: how many bytes
+    length: np.ndarray  # per element: how many bytes (int32)
 
 
 def parse_rows(data: bytes, kinds: tuple[int, ...]) -> Rows:
@@ -54,7 +54,7 @@ def parse_rows(data: bytes, kinds: tuple[int, ...]) -> Rows:
         np.zeros((n_rows, len(kinds)), dtype=np.bool_),
         np.zeros((n_rows, len(kinds), 2), dtype=np.int64),
         np.zeros(n_elements, dtype=np.int64),
-        np.zeros(n_elements, dtype=np.int64),
+        np.zeros(n_elements, dtype=np.int32),  # a value's length: at most 1 GB in PostgreSQL
     )
     _fill(buffer, start, field_kinds, rows.bigints, rows.null, rows.spans, rows.offset, rows.length)
     return rows

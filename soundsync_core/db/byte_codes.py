@@ -1,12 +1,17 @@
 """Dense codes for many strings held as byte ranges of one buffer, in order of first appearance.
 
 What a dict from string to the next free code gives (:class:`~soundsync_core.taste.profile.Coder`),
-without a Python string per value. A compiled pass hashes every range twice, with two unrelated
-64-bit hashes (FNV-1a, and a multiply-add hash with a splitmix64 finish); a second one gives
-each distinct first hash the next code, through an open-addressing table. Every value must then
-have the second hash of its code's first value: two different strings that shared a code would
-have to collide in both hashes at once (about 2⁻¹²⁸ a pair); if any value disagrees, the values
-are coded through a dict of their bytes instead.
+without a Python string per value. One compiled pass hashes every range twice, with two
+unrelated 64-bit hashes (FNV-1a, and a multiply-add hash with a splitmix64 finish), and looks the
+pair up in an open-addressing table of the distinct values seen so far, giving an unseen pair
+the next code. Values that share the first hash are told apart by the second; two different
+strings would share a code only by colliding in both at once (about 2⁻¹²⁸ a pair). The table
+holds the hashes rather than pointing back at the values' bytes: comparing bytes there read a
+random place of the buffer for every value, three times slower.
+
+Memory is the codes (32 bits a value) and a table the size of the distinct values: at a million
+members a view's 50M values once needed four 64-bit arrays of that length (two hashes, codes
+and first indices).
 """
 
 from __future__ import annotations
@@ -17,83 +22,71 @@ from numba import njit
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 def codes_by_first_appearance(
-    data: bytes, offset: np.ndarray, length: np.ndarray
+    data: bytes | bytearray, offset: np.ndarray, length: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(code of every value, index of the first value of every code). Values are the bytes
-    ``data[offset[k] : offset[k] + length[k]]``; codes are 0, 1, … in order of first appearance."""
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    first_hash, second_hash = _hashes(buffer, offset, length)
-    codes, firsts = _codes_of(first_hash)
-    if np.array_equal(second_hash, second_hash[firsts][codes]):
-        return codes, firsts
-    return _coded_by_dict(data, offset, length)
-
-
-def _coded_by_dict(data: bytes, offset: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The same result through a dict of the values (two different values hashed alike twice)."""
-    index: dict[bytes, int] = {}
-    firsts: list[int] = []
-    codes = np.empty(len(offset), dtype=np.int64)
-    for k, (start, size) in enumerate(zip(offset.tolist(), length.tolist(), strict=True)):
-        code = index.setdefault(data[start : start + size], len(index))
-        if code == len(firsts):
-            firsts.append(k)
-        codes[k] = code
-    return codes, np.array(firsts, dtype=np.int64)
+    """(code of every value (int32), index of the first value of every code). Values are the
+    bytes ``data[offset[k] : offset[k] + length[k]]``; codes are 0, 1, … in order of first
+    appearance (fewer than 2³¹ distinct values)."""
+    return _codes(np.frombuffer(data, dtype=np.uint8), offset, length, ALL_BITS)
 
 
 @njit(cache=True, nogil=True)
-def _hashes(buffer: np.ndarray, offset: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    first = np.empty(offset.shape[0], dtype=np.uint64)
-    second = np.empty(offset.shape[0], dtype=np.uint64)
-    for k in range(offset.shape[0]):
-        fnv = FNV_OFFSET
-        mixed = np.uint64(length[k])
-        for i in range(offset[k], offset[k] + length[k]):
-            fnv = (fnv ^ np.uint64(buffer[i])) * FNV_PRIME
-            mixed = mixed * GOLDEN + np.uint64(buffer[i]) + np.uint64(1)
-        mixed = (mixed ^ (mixed >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        first[k] = fnv
-        second[k] = mixed ^ (mixed >> np.uint64(31))
-    return first, second
+def _hashes(buffer: np.ndarray, start: int, size: int) -> tuple[np.uint64, np.uint64]:
+    fnv = FNV_OFFSET
+    mixed = np.uint64(size)
+    for i in range(start, start + size):
+        fnv = (fnv ^ np.uint64(buffer[i])) * FNV_PRIME
+        mixed = mixed * GOLDEN + np.uint64(buffer[i]) + np.uint64(1)
+    mixed = (mixed ^ (mixed >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return fnv, mixed ^ (mixed >> np.uint64(31))
 
 
 @njit(cache=True, nogil=True)
-def _codes_of(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each hash's code, 0, 1, … by first appearance; and the first index of every code."""
-    n = hashes.shape[0]
-    codes = np.empty(n, dtype=np.int64)
-    firsts = np.empty(n, dtype=np.int64)
-    capacity = 1024
+def _codes(
+    buffer: np.ndarray, offset: np.ndarray, length: np.ndarray, first_bits: np.uint64
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`codes_by_first_appearance`; ``first_bits`` masks the first hash (all bits; the
+    tests keep none, so that every value collides in it and only the second tells them apart)."""
+    n = offset.shape[0]
+    codes = np.empty(n, dtype=np.int32)
+    firsts = np.empty(1024, dtype=np.int64)  # code → index of its first value (grows)
+    first_hash = np.empty(1024, dtype=np.uint64)  # code → its first hash (grows)
+    second_hash = np.empty(1024, dtype=np.uint64)  # code → its second hash (grows)
+    capacity = 2048
     table = np.full(capacity, -1, dtype=np.int64)  # slot → code (-1: empty)
-    keys = np.zeros(capacity, dtype=np.uint64)  # slot → its code's hash
     n_codes = 0
     for k in range(n):
+        h1, h2 = _hashes(buffer, offset[k], length[k])
+        h1 &= first_bits
         mask = np.uint64(capacity - 1)
-        slot = hashes[k] & mask
-        while table[slot] >= 0 and keys[slot] != hashes[k]:
+        slot = h1 & mask
+        while table[slot] >= 0 and (first_hash[table[slot]] != h1 or second_hash[table[slot]] != h2):
             slot = (slot + np.uint64(1)) & mask
         if table[slot] >= 0:
             codes[k] = table[slot]
             continue
+        if n_codes == firsts.shape[0]:
+            firsts = np.concatenate((firsts, np.empty(n_codes, dtype=np.int64)))
+            first_hash = np.concatenate((first_hash, np.empty(n_codes, dtype=np.uint64)))
+            second_hash = np.concatenate((second_hash, np.empty(n_codes, dtype=np.uint64)))
         table[slot] = n_codes
-        keys[slot] = hashes[k]
         firsts[n_codes] = k
+        first_hash[n_codes] = h1
+        second_hash[n_codes] = h2
         codes[k] = n_codes
         n_codes += 1
         if 2 * n_codes > capacity:  # keep the table at most half full: twice as big, refilled
             capacity *= 2
             table = np.full(capacity, -1, dtype=np.int64)
-            keys = np.zeros(capacity, dtype=np.uint64)
             mask = np.uint64(capacity - 1)
             for code in range(n_codes):
-                slot = hashes[firsts[code]] & mask
+                slot = first_hash[code] & mask
                 while table[slot] >= 0:
                     slot = (slot + np.uint64(1)) & mask
                 table[slot] = code
-                keys[slot] = hashes[firsts[code]]
     return codes, firsts[:n_codes].copy()

@@ -78,7 +78,7 @@ def _coded(
     elements = _listing(data, rows, member, sizes, ids_field, counts_field, merged, view, extra)
     data.extend(extra.bytes())  # the merged lists' ids, where their offsets point
     codes, ids = _codes(data, elements)
-    return Listing(elements.member, codes.astype(np.int32), elements.rank, elements.count), ids
+    return Listing(elements.member, codes, elements.rank, elements.count), ids
 
 
 @dataclass(frozen=True)
