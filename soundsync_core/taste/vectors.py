@@ -42,7 +42,12 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from soundsync_core.taste.kernels import first_listings, listed_by_rank, non_decreasing
+from soundsync_core.taste.kernels import (
+    columns_by_appearance,
+    first_listings,
+    listed_by_rank,
+    non_decreasing,
+)
 from soundsync_core.taste.profile import Listing, ProfileTable, TasteProfile, as_table
 
 MAX_ITEMS_PER_VIEW = 500
@@ -257,29 +262,37 @@ def _view_of(name: str, entries: Entries, ids: np.ndarray, n_members: int) -> It
 
     Columns follow the items' first appearance (members in order, each best first).
     """
-    first = np.full(len(ids), len(entries.item))
-    np.minimum.at(first, entries.item, np.arange(len(entries.item)))
-    used = np.flatnonzero(first < len(entries.item))
-    by_appearance = used[np.argsort(first[used])]
-    column = np.empty(len(ids), dtype=np.int64)
-    column[by_appearance] = np.arange(len(by_appearance))
-    shape = (n_members, len(by_appearance))
+    column, n_used = columns_by_appearance(entries.item, len(ids))
+    by_appearance = np.empty(n_used, dtype=np.int64)
+    used = np.flatnonzero(column >= 0)
+    by_appearance[column[used]] = used
+    shape = (n_members, n_used)
     c = column[entries.item]
     if not non_decreasing(entries.member):  # entries come by member: no reordering copies
         order = np.argsort(entries.member, kind="stable")
         entries, c = entries._replace(weight=entries.weight[order], rank=entries.rank[order]), c[order]
     indptr = np.zeros(n_members + 1, dtype=np.int64)
     np.cumsum(np.bincount(entries.member, minlength=n_members), out=indptr[1:])
-    raw = sp.csr_matrix((entries.weight.astype(np.float32), c, indptr), shape=shape)
-    rank_m = sp.csr_matrix((entries.rank.astype(np.float32), c.copy(), indptr), shape=shape)
-    # CSR order within each member's row: by column. A row holds each column once, so both
-    # matrices are sorted alike (scipy sorts the short rows in place, no sort of every entry).
-    raw.sort_indices()
-    rank_m.sort_indices()
+    rank_m = _sorted_rows(entries.rank, c.copy(), indptr, shape)
     present = np.diff(indptr) > 0
     weights = rarity(np.bincount(c, minlength=shape[1]))
-    matrix = sp.csr_matrix(_l2_rows(raw) @ sp.diags(weights), dtype=np.float32)
+    # The raw weights are let go as soon as they are normalised (at a million members each
+    # copy of a view is 400 MB).
+    normalised = _l2_rows(_sorted_rows(entries.weight, c, indptr, shape))
+    matrix = sp.csr_matrix(normalised @ sp.diags(weights), dtype=np.float32)
     return ItemView(name, _common_scale(matrix, present), rank_m, ids[by_appearance], weights, present)
+
+
+def _sorted_rows(
+    values: np.ndarray, columns: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]
+) -> sp.csr_matrix:
+    """The float32 CSR matrix of ``values``, each row by column.
+
+    A row holds each column once, so the rank and weight matrices of a view are sorted alike
+    (scipy sorts the short rows in place, no sort of every entry)."""
+    matrix = sp.csr_matrix((values.astype(np.float32), columns, indptr), shape=shape)
+    matrix.sort_indices()
+    return matrix
 
 
 def _common_scale(matrix: sp.csr_matrix, present: np.ndarray) -> sp.csr_matrix:
