@@ -17,7 +17,7 @@ from soundsync_core.taste.bulk_reasons import PACKED, VIEW_NUMBER, pack_reasons,
 from soundsync_core.taste.community import GLOBAL_SCOPE, Community
 from soundsync_core.taste.engine import MatchTable, TasteSpace
 from soundsync_core.taste.match_rows import MatchRows
-from soundsync_core.taste.neighbours import Exclusions
+from soundsync_core.taste.neighbours import Exclusions, scopes_as_found
 from soundsync_core.taste.similarity import TasteVectors
 from soundsync_core.taste.tribes import Tribe, TribeResult
 
@@ -120,11 +120,11 @@ def rank_matches(
     ``(member, rank)`` order; their reasons are made by ``runner`` as the rows are written
     (CPU: iterate it in an executor). A scope's rows are dropped once written: at no time
     does the run hold every scope's."""
-    tables = fitted.space.matches_as_found(fitted.scopes, k=matches_per_member,
-                                           exclude=fitted.exclusions, progress=progress,
-                                           runner=runner)
-    for table in tables:
-        yield _match_rows(fitted.space, table, fitted.user_ids, runner)
+    space = fitted.space
+    found = scopes_as_found(space.vectors, fitted.scopes, matches_per_member,
+                            exclusions=fitted.exclusions, progress=progress, runner=runner)
+    for scope_id, neighbours in found:
+        yield _match_rows(space, space.table_of(scope_id, neighbours), fitted.user_ids, runner)
 
 
 def _match_rows(

@@ -6,7 +6,7 @@ side runs it in an executor. Members are addressed by their row index (``index_o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any
@@ -134,33 +134,19 @@ class TasteSpace:
         Ranked by the symmetric score; self, hidden members and excluded pairs never appear.
         Scopes above 2,000 members use a shared-item candidate search (see
         :mod:`neighbours`); ``progress(done, total)`` counts members over all scopes; ``runner``
-        runs the scored blocks (default: in this process; same result either way). The
-        scopes' tables of :meth:`matches_as_found`, in scope order.
+        runs the scored blocks (default: in this process; same result either way). A
+        recluster stores each scope as it is found instead (:func:`scopes_as_found`, then
+        :meth:`table_of`), never holding every scope's rows at once.
         """
         found = sorted(scopes_as_found(self.vectors, scopes, k, exclusions=exclude,
                                        progress=progress, runner=runner), key=lambda pair: pair[0])
-        tables = [self._table(scope_id, table) for scope_id, table in found] or [
-            self._table(0, neighbours(self.vectors, np.zeros(0, dtype=np.int64), 1))]
+        tables = [self.table_of(scope_id, table) for scope_id, table in found] or [
+            self.table_of(0, neighbours(self.vectors, np.zeros(0, dtype=np.int64), 1))]
         return MatchTable(*(np.concatenate([getattr(t, f.name) for t in tables])
                             for f in fields(MatchTable)))
 
-    def matches_as_found(
-        self,
-        scopes: Mapping[int, Sequence[int]],
-        k: int = 20,
-        *,
-        exclude: Exclusions | None = None,
-        progress: Progress | None = None,
-        runner: BlockRunner | None = None,
-    ) -> Iterator[MatchTable]:
-        """:meth:`top_matches` one scope at a time, each as soon as it is ranked (see
-        :func:`~soundsync_core.taste.neighbours.scopes_as_found`): a recluster stores one while
-        the next is ranked, never holding every scope's rows at once."""
-        for scope_id, found in scopes_as_found(self.vectors, scopes, k, exclusions=exclude,
-                                               progress=progress, runner=runner):
-            yield self._table(scope_id, found)
-
-    def _table(self, scope_id: int, found: Neighbours) -> MatchTable:
+    def table_of(self, scope_id: int, found: Neighbours) -> MatchTable:
+        """One scope's found neighbours as match rows, with the percent each reader reads."""
         *columns, raw = _flatten(scope_id, found)
         return MatchTable(*columns, raw, reader_percent(raw, self.twins[columns[1]]).astype(np.float32))
 

@@ -81,23 +81,8 @@ def neighbours(
     runner: BlockRunner | None = None,
 ) -> Neighbours:
     """Top-``m`` others of every member of ``scope`` (member indices) within ``scope``."""
-    return neighbours_by_scope(vectors, {0: scope}, m, exclusions=exclusions, progress=progress,
-                               runner=runner)[0]
-
-
-def neighbours_by_scope(
-    vectors: TasteVectors,
-    scopes: Mapping[int, Iterable[int]],
-    m: int,
-    *,
-    exclusions: Exclusions | None = None,
-    progress: Progress | None = None,
-    runner: BlockRunner | None = None,
-) -> dict[int, Neighbours]:
-    """Top-``m`` others of every member of every scope (scope id → member indices) within it:
-    :func:`scopes_as_found`, all at once."""
-    return dict(scopes_as_found(vectors, scopes, m, exclusions=exclusions, progress=progress,
-                                runner=runner))
+    return dict(scopes_as_found(vectors, {0: scope}, m, exclusions=exclusions, progress=progress,
+                                runner=runner))[0]
 
 
 def scopes_as_found(
