@@ -4,8 +4,8 @@ Flow: take the cross-process lock → discard runs a crashed process left behind
 ``running`` run → load the community → fit the vectors → find tribes beside ranking the
 matches (CPU work in an executor, never on the event loop), COPYing each scope's matches as
 soon as it is ranked, and the run's items and tribes meanwhile → index the matches → switch
-the run live in one transaction → prune old runs. Readers only ever see complete runs; a failure leaves the
-previous run serving.
+the run live in one transaction → prune old runs. Readers only ever see complete runs; a
+failure leaves the previous run serving.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from contextlib import AbstractContextManager, ExitStack, aclosing
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -25,7 +25,6 @@ from soundsync_core.errors import MemberFacingError
 from soundsync_core.repositories import match_store, runs
 from soundsync_core.repositories.community import load_community
 from soundsync_core.services import run_compute
-from soundsync_core.services.ahead import made_ahead
 from soundsync_core.taste.blocks import IN_PROCESS, BlockRunner
 from soundsync_core.taste.match_rows import MatchRows
 
@@ -35,8 +34,6 @@ ProgressCallback = Callable[[str, int, int], None]
 # Opens where the heavy blocks run for one recluster (a Dask cluster, or this process).
 RunnerFactory = Callable[[], AbstractContextManager[BlockRunner]]
 MATCHES_PER_MEMBER = 20
-# COPY chunks made ahead of PostgreSQL's ingestion (each about 40 MB; see :mod:`ahead`).
-CHUNKS_AHEAD = 3
 
 
 class ReclusterBusyError(MemberFacingError):
@@ -200,10 +197,11 @@ async def _tribes_beside_matches(
     matches COPYed as soon as it is ranked; the run's items first, the tribes' rows between two
     chunks once they are found. Returns the tribes and the number of match rows.
 
-    With the local workers as threads this keeps both cores busy: at 100k members on 2 cores,
-    23.8–24.9 s against 25.4–25.7 s with the tribes first. (Beside worker processes it did not
-    pay: the tribes' thread took 5–8 s instead of 2–4.) Storing each scope as it comes means
-    the run never holds every scope's rows (about 1 KB a member).
+    Tribes beside the matching paid with the local workers as threads (100k members, 2 cores:
+    23.8–24.9 s against 25.4–25.7 s with the tribes first; beside worker processes it did not).
+    Storing each scope as it comes means the run never holds every scope's rows (about 1 KB a
+    member); the cores still idle for a few seconds mid-run, and three chunks made ahead instead
+    of one measured no better (24.0–26.6 against 25.4–25.6 s).
     """
     loop = asyncio.get_running_loop()
     mark = time.monotonic()
@@ -212,20 +210,23 @@ async def _tribes_beside_matches(
         fitted, matches_per_member, lambda done, total: report("matching", done, total), runner))
     chunks = match_store.match_copy_chunks(run_id, pieces)
     tribes: run_compute.TribeRows | None = None
+    pending: asyncio.Future[bytes | None] | None = None
     try:
         await match_store.create_match_partition(conn, run_id)
         await match_store.copy_run_items(conn, run_id, fitted.items())
-        async with aclosing(made_ahead(chunks, CHUNKS_AHEAD, executor)) as made:
-            async for chunk in made:
-                await match_store.copy_match_chunk(conn, run_id, chunk)
-                if tribes is None and finding.done():
-                    tribes = await _store_tribes(conn, run_id, finding, mark, stages)
+        # The next chunk is made in the executor while PostgreSQL ingests this one.
+        pending = loop.run_in_executor(executor, next, chunks, None)
+        while (chunk := await pending) is not None:
+            pending = loop.run_in_executor(executor, next, chunks, None)
+            await match_store.copy_match_chunk(conn, run_id, chunk)
+            if tribes is None and finding.done():
+                tribes = await _store_tribes(conn, run_id, finding, mark, stages)
         stages["matching and writing"] = time.monotonic() - mark
         if tribes is None:
             tribes = await _store_tribes(conn, run_id, finding, mark, stages)
     finally:
-        # On a failure, the tribes still finish before the runner closes.
-        await asyncio.wait([finding])
+        # On a failure, the tribes and the chunk being made still finish before the runner closes.
+        await asyncio.wait([finding, *([pending] if pending is not None else [])])
         await loop.run_in_executor(executor, chunks.close)
     return tribes, pieces.rows
 
