@@ -178,23 +178,31 @@ def _positions(member: np.ndarray, n_members: int) -> np.ndarray:
 
 
 def _listed_entries(table: ProfileTable) -> tuple[Entries, Entries]:
-    """Every member's weighted listed artists and tracks (items are item-table rows)."""
+    """Every member's weighted listed artists, and the weighted tracks of the members who list
+    no artist (items are item-table rows)."""
     n = len(table)
     artists = _weighted(table.artists, table.artist_code, len(table.artist_ids), n)
-    return artists, _weighted(table.tracks, table.track_code, len(table.track_ids), n)
+    tracks = _weighted(table.tracks, table.track_code, len(table.track_ids), n)
+    return artists, _of_artistless(table, tracks)
+
+
+def _of_artistless(table: ProfileTable, tracks: Entries) -> Entries:
+    """The entries of the members who list no artist (their artists come from these tracks)."""
+    lacking = np.bincount(table.artists.member, minlength=len(table)) == 0
+    chosen = lacking[tracks.member]
+    return Entries(*(column[chosen] for column in tracks))
 
 
 def _artist_entries_of(table: ProfileTable, listed: Entries, tracks: Entries) -> Entries:
     """Every member's weighted artists by artist code, from :func:`_listed_entries`.
 
-    A member who lists no artist gets the artists of their weighted tracks: each artist weighs
-    the sum of its tracks' weights, heaviest first (ties in order of appearance), ranked 1, 2, …
+    A member who lists no artist gets the artists of their weighted ``tracks``: each artist
+    weighs the sum of its tracks' weights, heaviest first (ties in order of appearance), ranked
+    1, 2, …
     """
     n = len(table)
-    lacking = np.bincount(table.artists.member, minlength=n) == 0
-    chosen = lacking[tracks.member]
-    which, artist = table.track_artists.expand(tracks.item[chosen])
-    member, weight = tracks.member[chosen][which], tracks.weight[chosen][which]
+    which, artist = table.track_artists.expand(tracks.item)
+    member, weight = tracks.member[which], tracks.weight[which]
     key = member.astype(np.int64) * len(table.artist_ids) + artist
     _, first, group = np.unique(key, return_index=True, return_inverse=True)
     total = np.bincount(group, weight, len(first))
@@ -251,12 +259,6 @@ def rarity(df: np.ndarray) -> np.ndarray:
     return np.power(np.maximum(df, 1).astype(np.float64), -RARITY_EXPONENT).astype(np.float32)
 
 
-def _l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    return sp.csr_matrix(sp.diags(scale.astype(np.float32)) @ matrix, dtype=np.float32)
-
-
 def _view_of(name: str, entries: Entries, ids: np.ndarray, n_members: int) -> ItemView:
     """One view from every member's weighted items (``entries.item`` codes ``ids``).
 
@@ -266,58 +268,71 @@ def _view_of(name: str, entries: Entries, ids: np.ndarray, n_members: int) -> It
     by_appearance = np.empty(n_used, dtype=np.int64)
     used = np.flatnonzero(column >= 0)
     by_appearance[column[used]] = used
-    shape = (n_members, n_used)
     c = column[entries.item]
     if not non_decreasing(entries.member):  # entries come by member: no reordering copies
         order = np.argsort(entries.member, kind="stable")
         entries, c = entries._replace(weight=entries.weight[order], rank=entries.rank[order]), c[order]
-    indptr = np.zeros(n_members + 1, dtype=np.int64)
-    np.cumsum(np.bincount(entries.member, minlength=n_members), out=indptr[1:])
-    rank_m = _sorted_rows(entries.rank, c.copy(), indptr, shape)
-    present = np.diff(indptr) > 0
-    weights = rarity(np.bincount(c, minlength=shape[1]))
-    # The raw weights are let go as soon as they are normalised (at a million members each
-    # copy of a view is 400 MB).
-    normalised = _l2_rows(_sorted_rows(entries.weight, c, indptr, shape))
-    matrix = sp.csr_matrix(normalised @ sp.diags(weights), dtype=np.float32)
-    return ItemView(name, _common_scale(matrix, present), rank_m, ids[by_appearance], weights, present)
-
-
-def _sorted_rows(
-    values: np.ndarray, columns: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]
-) -> sp.csr_matrix:
-    """The float32 CSR matrix of ``values``, each row by column.
-
-    A row holds each column once, so the rank and weight matrices of a view are sorted alike
-    (scipy sorts the short rows in place, no sort of every entry)."""
-    matrix = sp.csr_matrix((values.astype(np.float32), columns, indptr), shape=shape)
-    matrix.sort_indices()
-    return matrix
-
-
-def _common_scale(matrix: sp.csr_matrix, present: np.ndarray) -> sp.csr_matrix:
-    """``matrix`` divided by the root of its members' mean self-score (so that mean becomes 1)."""
-    self_scores = np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel()[present]
+    sizes = np.bincount(entries.member, minlength=n_members)
+    indptr = np.zeros(n_members + 1, dtype=np.int32 if len(c) < 2**31 else np.int64)
+    np.cumsum(sizes, out=indptr[1:])
+    weights = rarity(np.bincount(c, minlength=n_used))
+    # Each row by column; the weights and the ranks share one index array (at a million members
+    # every array of a view is 200 MB, so the view is scaled in place rather than by products).
+    indices, by_column = _by_column(c, indptr, n_used)
+    del c
+    data = entries.weight[by_column].astype(np.float32)
+    ranks = entries.rank[by_column].astype(np.float32)
+    del by_column
+    shape = (n_members, n_used)
+    # The same float32 roundings as the products they stand for: rows to unit length, then each
+    # column by its rarity, then the view by the root of its members' mean self-score.
+    norms = np.sqrt(_row_squares(data, indptr, n_members))
+    data *= np.repeat(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0), sizes)
+    data *= weights[indices]
+    present = sizes > 0
+    self_scores = _row_squares(data, indptr, n_members)[present]
     mean = float(self_scores.mean()) if len(self_scores) else 0.0
-    return matrix * np.float32(1.0 / np.sqrt(mean)) if mean > 0 else matrix
+    if mean > 0:
+        data *= np.float32(1.0 / np.sqrt(mean))
+    return ItemView(
+        name,
+        sp.csr_matrix((data, indices, indptr), shape=shape),
+        sp.csr_matrix((ranks, indices, indptr), shape=shape),
+        ids[by_appearance], weights, present,
+    )
+
+
+def _by_column(columns: np.ndarray, indptr: np.ndarray, n_columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's columns in order, and the order that puts its entries so (a row holds each
+    column once). ``columns`` may be sorted in place: it is given up."""
+    position = sp.csr_matrix(
+        (np.arange(len(columns), dtype=np.int64 if len(columns) >= 2**31 else np.int32),
+         columns, indptr), shape=(len(indptr) - 1, n_columns))
+    position.sort_indices()
+    return position.indices, position.data
+
+
+def _row_squares(data: np.ndarray, indptr: np.ndarray, n_rows: int) -> np.ndarray:
+    """Each row's sum of squares, summed as scipy sums a row of ``matrix.multiply(matrix)``."""
+    sums = np.zeros(n_rows, dtype=data.dtype)
+    nonempty = np.flatnonzero(np.diff(indptr))
+    if len(nonempty):
+        sums[nonempty] = np.add.reduceat(data * data, indptr[nonempty])
+    return sums
 
 
 def build_item_views(members: ProfileTable | Sequence[TasteProfile]) -> dict[str, ItemView]:
     """The three sparse views of a population, keyed ``artists``, ``tracks``, ``genres``."""
     table = as_table(members)
     n = len(table)
-    # One view after the other, not side by side: a second thread saved a third of the fit's
-    # time but held both views' temporaries at once (at 100k members, 782 against 576 MB above
-    # the loaded table, 0.9 against 1.3 s).
+    # One view after the other, each view's entries let go once it is built (at a million
+    # members every member's entries of one view are 1 GB). A second thread saved a third of
+    # the fit's time but held two views' temporaries at once.
     tracks = _weighted(table.tracks, table.track_code, len(table.track_ids), n)
-    artists, genres = _artist_and_genre_views(table, tracks)
+    of_artistless = _of_artistless(table, tracks)
     track_view = _view_of("tracks", tracks._replace(item=table.track_code[tracks.item]), table.track_ids, n)
-    return {"artists": artists, "tracks": track_view, "genres": genres}
-
-
-def _artist_and_genre_views(table: ProfileTable, tracks: Entries) -> tuple[ItemView, ItemView]:
-    """The artists' and genres' views (the listed artists' entries are dropped after them)."""
-    n = len(table)
+    del tracks
     listed = _weighted(table.artists, table.artist_code, len(table.artist_ids), n)
-    return (_view_of("artists", _artist_entries_of(table, listed, tracks), table.artist_ids, n),
-            _view_of("genres", _genre_entries_of(table, listed), table.genre_ids, n))
+    artists = _view_of("artists", _artist_entries_of(table, listed, of_artistless), table.artist_ids, n)
+    return {"artists": artists, "tracks": track_view,
+            "genres": _view_of("genres", _genre_entries_of(table, listed), table.genre_ids, n)}
