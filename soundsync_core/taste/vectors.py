@@ -167,7 +167,8 @@ def _weighted(listing: Listing, code: np.ndarray, n_codes: int, n_members: int) 
     member, row, rank, count = columns
     # An id listed twice keeps its first (best) entry; then the first MAX_ITEMS_PER_VIEW.
     kept = first_listings(member, code[row], n_codes, MAX_ITEMS_PER_VIEW)
-    member, row, rank, count = member[kept], row[kept], rank[kept], count[kept]
+    if not kept.all():  # else the listing's own arrays: no copies (600 MB a view at a million)
+        member, row, rank, count = member[kept], row[kept], rank[kept], count[kept]
     return Entries(member, row, rank, listening_weights(member, rank, count, n_members))
 
 
