@@ -25,13 +25,40 @@ GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
+class ByteCoder:
+    """Codes that go on across buffers: values first seen in a later buffer get the next free
+    codes, values seen before keep theirs (what one :class:`~soundsync_core.taste.profile.Coder`
+    gives a sequence of lists). The table holds hashes only, so no earlier buffer is kept."""
+
+    def __init__(self, *, first_bits: np.uint64 = ALL_BITS) -> None:
+        self._table = np.full(2048, -1, dtype=np.int64)  # slot → code (-1: empty)
+        self._first_hash = np.empty(1024, dtype=np.uint64)  # code → its first hash (grows)
+        self._second_hash = np.empty(1024, dtype=np.uint64)  # code → its second hash (grows)
+        self._size = 0
+        self._first_bits = first_bits  # all bits; the tests keep none, so that every value
+        # collides in the first hash and only the second tells them apart
+
+    def __len__(self) -> int:
+        return self._size
+
+    def code(
+        self, data: bytes | bytearray, offset: np.ndarray, length: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(code of every value (int32), index of the first value of every code new here, in
+        code order). Values are the bytes ``data[offset[k] : offset[k] + length[k]]``."""
+        codes, firsts, self._table, self._first_hash, self._second_hash, self._size = _codes(
+            np.frombuffer(data, dtype=np.uint8), offset, length, self._first_bits,
+            self._table, self._first_hash, self._second_hash, self._size)
+        return codes, firsts
+
+
 def codes_by_first_appearance(
     data: bytes | bytearray, offset: np.ndarray, length: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(code of every value (int32), index of the first value of every code). Values are the
     bytes ``data[offset[k] : offset[k] + length[k]]``; codes are 0, 1, … in order of first
     appearance (fewer than 2³¹ distinct values)."""
-    return _codes(np.frombuffer(data, dtype=np.uint8), offset, length, ALL_BITS)
+    return ByteCoder().code(data, offset, length)
 
 
 @njit(cache=True, nogil=True)
@@ -47,19 +74,16 @@ def _hashes(buffer: np.ndarray, start: int, size: int) -> tuple[np.uint64, np.ui
 
 
 @njit(cache=True, nogil=True)
-def _codes(
-    buffer: np.ndarray, offset: np.ndarray, length: np.ndarray, first_bits: np.uint64
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`codes_by_first_appearance`; ``first_bits`` masks the first hash (all bits; the
-    tests keep none, so that every value collides in it and only the second tells them apart)."""
+def _codes(  # the values, then the coder's state (see ByteCoder)
+    buffer: np.ndarray, offset: np.ndarray, length: np.ndarray, first_bits: np.uint64,
+    table: np.ndarray, first_hash: np.ndarray, second_hash: np.ndarray, n_codes: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """:meth:`ByteCoder.code`, returning the coder's new state after the codes and firsts."""
     n = offset.shape[0]
     codes = np.empty(n, dtype=np.int32)
-    firsts = np.empty(1024, dtype=np.int64)  # code → index of its first value (grows)
-    first_hash = np.empty(1024, dtype=np.uint64)  # code → its first hash (grows)
-    second_hash = np.empty(1024, dtype=np.uint64)  # code → its second hash (grows)
-    capacity = 2048
-    table = np.full(capacity, -1, dtype=np.int64)  # slot → code (-1: empty)
-    n_codes = 0
+    firsts = np.empty(1024, dtype=np.int64)  # new code → index of its first value (grows)
+    n_before = n_codes
+    capacity = table.shape[0]
     for k in range(n):
         h1, h2 = _hashes(buffer, offset[k], length[k])
         h1 &= first_bits
@@ -70,12 +94,13 @@ def _codes(
         if table[slot] >= 0:
             codes[k] = table[slot]
             continue
-        if n_codes == firsts.shape[0]:
-            firsts = np.concatenate((firsts, np.empty(n_codes, dtype=np.int64)))
+        if n_codes == first_hash.shape[0]:
             first_hash = np.concatenate((first_hash, np.empty(n_codes, dtype=np.uint64)))
             second_hash = np.concatenate((second_hash, np.empty(n_codes, dtype=np.uint64)))
+        if n_codes - n_before == firsts.shape[0]:
+            firsts = np.concatenate((firsts, np.empty(firsts.shape[0], dtype=np.int64)))
         table[slot] = n_codes
-        firsts[n_codes] = k
+        firsts[n_codes - n_before] = k
         first_hash[n_codes] = h1
         second_hash[n_codes] = h2
         codes[k] = n_codes
@@ -89,4 +114,4 @@ def _codes(
                 while table[slot] >= 0:
                     slot = (slot + np.uint64(1)) & mask
                 table[slot] = code
-    return codes, firsts[:n_codes].copy()
+    return codes, firsts[: n_codes - n_before].copy(), table, first_hash, second_hash, n_codes

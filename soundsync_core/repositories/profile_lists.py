@@ -11,6 +11,7 @@ merged by rank fusion in Python, has their own rows decoded.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from soundsync_core.db.binary_copy import ARRAY, BIGINT, TEXT, Rows, int4_values, int32_at, parse_rows
-from soundsync_core.db.byte_codes import codes_by_first_appearance
+from soundsync_core.db.byte_codes import ByteCoder
 from soundsync_core.repositories.profiles import merged_lists
 from soundsync_core.taste.profile import Listing
 
@@ -28,10 +29,17 @@ from soundsync_core.taste.profile import Listing
 _SNAPSHOTS = """SELECT DISTINCT ON (p.user_id, p.source) p.user_id, p.source, p.artist_ids,
                       p.artist_counts, p.track_ids, p.track_counts
                FROM profiles p JOIN members m USING (user_id)
-               WHERE $1::bigint[] IS NULL OR p.user_id = ANY($1::bigint[])
+               WHERE ($1::bigint[] IS NULL OR p.user_id = ANY($1::bigint[]))
+                 AND p.user_id >= $2 AND ($3::bigint IS NULL OR p.user_id < $3)
                ORDER BY p.user_id, p.source, p.captured_at DESC"""
 _KINDS = (BIGINT, TEXT, ARRAY, ARRAY, ARRAY, ARRAY)
 _USER, _SOURCE, _ARTISTS, _ARTIST_COUNTS, _TRACKS, _TRACK_COUNTS = range(6)
+
+
+# Members per COPY: the load holds one chunk's bytes and element arrays at a time (at a million
+# members one COPY of everyone was 2.3 GB of bytes and 2.4 GB of element arrays beside them),
+# and codes one chunk while PostgreSQL sends the next.
+CHUNK_MEMBERS = 25_000
 
 
 @dataclass(frozen=True)
@@ -46,8 +54,45 @@ class CodedLists:
     track_ids: list[str]
 
 
-async def load_coded_lists(conn: asyncpg.Connection, user_ids: Sequence[int] | None) -> CodedLists:
-    """Every member's latest lists (merged across sources), coded (see the module)."""
+async def load_coded_lists(
+    conn: asyncpg.Connection, user_ids: Sequence[int] | None, *, chunk_members: int = CHUNK_MEMBERS
+) -> CodedLists:
+    """Every member's latest lists (merged across sources), coded (see the module), read in
+    chunks of ``chunk_members`` members."""
+    starts = await _chunk_starts(conn, user_ids, chunk_members)
+    wanted = None if user_ids is None else list(user_ids)
+    coding = _Coding()
+    pending: asyncio.Future[None] | None = None
+    try:
+        for k, start in enumerate(starts):
+            end = starts[k + 1] if k + 1 < len(starts) else None
+            data = await _copy_chunk(conn, wanted, start, end)
+            if pending is not None:
+                await pending
+            pending = asyncio.ensure_future(asyncio.to_thread(coding.add, data))
+    finally:
+        if pending is not None:
+            await pending
+    return coding.lists()
+
+
+async def _chunk_starts(
+    conn: asyncpg.Connection, user_ids: Sequence[int] | None, chunk_members: int
+) -> list[int]:
+    """The first user id of every chunk of ``chunk_members`` members (of ``user_ids``, or of
+    every member)."""
+    if user_ids is not None:
+        return sorted(set(user_ids))[::chunk_members]
+    return [r["user_id"] for r in await conn.fetch(
+        """SELECT user_id FROM (SELECT user_id, row_number() OVER (ORDER BY user_id) AS n
+                                FROM members) m
+           WHERE n % $1 = 1 ORDER BY user_id""", chunk_members)]
+
+
+async def _copy_chunk(
+    conn: asyncpg.Connection, user_ids: list[int] | None, start: int, end: int | None
+) -> bytearray:
+    """The binary COPY output of the snapshots of the members from ``start`` to before ``end``."""
     # One growing buffer rather than chunks joined at the end: the whole output is held once
     # (a large buffer grows by remapping its pages, without a copy), not twice.
     data = bytearray()
@@ -55,30 +100,70 @@ async def load_coded_lists(conn: asyncpg.Connection, user_ids: Sequence[int] | N
     async def keep(chunk: bytes) -> None:
         data.extend(chunk)
 
-    await conn.copy_from_query(_SNAPSHOTS, None if user_ids is None else list(user_ids),
-                               output=keep, format="binary")
-    rows = parse_rows(data, _KINDS)
-    users = rows.bigints[:, _USER]
-    first_row = np.r_[True, users[1:] != users[:-1]] if len(users) else np.zeros(0, dtype=bool)
-    member = np.cumsum(first_row) - 1
-    sizes = np.bincount(member, minlength=int(first_row.sum()))
-    merged = _merge_several(data, rows, member, sizes)
-    artists, artist_ids = _coded(data, rows, member, sizes, _ARTISTS, _ARTIST_COUNTS, merged, "artist")
-    tracks, track_ids = _coded(data, rows, member, sizes, _TRACKS, _TRACK_COUNTS, merged, "track")
-    return CodedLists(users[first_row], artists, tracks, artist_ids, track_ids)
+    await conn.copy_from_query(_SNAPSHOTS, user_ids, start, end, output=keep, format="binary")
+    return data
 
 
-def _coded(
-    data: bytearray, rows: Rows, member: np.ndarray, sizes: np.ndarray, ids_field: int,
-    counts_field: int, merged: dict[int, Any], view: str,
-) -> tuple[Listing, list[str]]:
-    """One view's listing, coded, and the id of every code. One view at a time: where each
-    element's bytes are (two int64 a listed item) is dropped once the view is coded."""
-    extra = _Extra(len(data))
-    elements = _listing(data, rows, member, sizes, ids_field, counts_field, merged, view, extra)
-    data.extend(extra.bytes())  # the merged lists' ids, where their offsets point
-    codes, ids = _codes(data, elements)
-    return Listing(elements.member, codes, elements.rank, elements.count), ids
+class _Coding:
+    """The chunks' members and listings as they are coded, one chunk after the other."""
+
+    def __init__(self) -> None:
+        self._users: list[np.ndarray] = []
+        self._n_members = 0
+        self._views = {view: _ViewParts() for view in ("artist", "track")}
+
+    def add(self, data: bytearray) -> None:
+        """Code one chunk's COPY output (its members come after every member coded so far)."""
+        rows = parse_rows(data, _KINDS)
+        users = rows.bigints[:, _USER]
+        first_row = np.r_[True, users[1:] != users[:-1]] if len(users) else np.zeros(0, dtype=bool)
+        member = np.cumsum(first_row) - 1
+        sizes = np.bincount(member, minlength=int(first_row.sum()))
+        merged = _merge_several(data, rows, member, sizes)
+        for view, (ids_field, counts_field) in (("artist", (_ARTISTS, _ARTIST_COUNTS)),
+                                                ("track", (_TRACKS, _TRACK_COUNTS))):
+            self._views[view].add(data, rows, member, sizes, ids_field, counts_field, merged, view,
+                                  self._n_members)
+        self._users.append(users[first_row])
+        self._n_members += len(sizes)
+
+    def lists(self) -> CodedLists:
+        artists, artist_ids = self._views["artist"].listing()
+        tracks, track_ids = self._views["track"].listing()
+        users = np.concatenate(self._users) if self._users else np.zeros(0, dtype=np.int64)
+        return CodedLists(users, artists, tracks, artist_ids, track_ids)
+
+
+class _ViewParts:
+    """One view's coder and the listings of the chunks coded so far."""
+
+    def __init__(self) -> None:
+        self._coder = ByteCoder()
+        self.ids: list[str] = []
+        self._columns: list[list[np.ndarray]] = [[], [], [], []]  # member, code, rank, count
+
+    def add(
+        self, data: bytearray, rows: Rows, member: np.ndarray, sizes: np.ndarray, ids_field: int,
+        counts_field: int, merged: dict[int, Any], view: str, first_member: int,
+    ) -> None:
+        """Code one chunk's listing of this view; ``first_member`` is its first member's index."""
+        extra = _Extra(len(data))
+        elements = _listing(data, rows, member, sizes, ids_field, counts_field, merged, view, extra)
+        data.extend(extra.bytes())  # the merged lists' ids, where their offsets point
+        codes, firsts = self._coder.code(data, elements.offset, elements.length)
+        offsets, lengths = elements.offset[firsts].tolist(), elements.length[firsts].tolist()
+        self.ids += [data[o : o + n].decode() for o, n in zip(offsets, lengths, strict=True)]
+        for parts, column in zip(self._columns, (elements.member + np.int32(first_member), codes,
+                                                 elements.rank, elements.count), strict=True):
+            parts.append(column)
+
+    def listing(self) -> tuple[Listing, list[str]]:
+        """The whole listing (each column joined and its parts let go before the next)."""
+        joined = []
+        for parts in self._columns:
+            joined.append(np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32))
+            parts.clear()
+        return Listing(*joined), self.ids
 
 
 @dataclass(frozen=True)
@@ -216,10 +301,3 @@ def _single_source_elements(  # the parsed rows' arrays, then which rows and the
                 out_count[at] = int32_at(buffer, where)
             at += 1
     return True, out_member, out_offset, out_length, out_rank, out_count
-
-
-def _codes(data: bytearray, elements: _Elements) -> tuple[np.ndarray, list[str]]:
-    """Each element's code (first appearance) and the id of every code."""
-    codes, firsts = codes_by_first_appearance(data, elements.offset, elements.length)
-    offsets, lengths = elements.offset[firsts].tolist(), elements.length[firsts].tolist()
-    return codes, [data[o : o + n].decode() for o, n in zip(offsets, lengths, strict=True)]

@@ -10,6 +10,7 @@ import asyncpg
 import numpy as np
 
 from soundsync_core.repositories.community import load_community
+from soundsync_core.repositories.profile_lists import load_coded_lists
 from soundsync_core.repositories.profile_table import load_profile_table
 from soundsync_core.repositories.profiles import load_profiles, save_profiles
 from soundsync_core.taste.engine import TasteSpace
@@ -133,3 +134,23 @@ async def test_a_guild_community_loads_only_its_members(pool: asyncpg.Pool) -> N
     assert community.profiles.user_ids.tolist() == sorted(community.guild_members[GUILD])
     assert {901, 902} <= set(community.profiles.user_ids.tolist())
     assert_same_vectors(build_vectors(community.profiles), build_vectors(profiles))
+
+
+async def test_lists_read_in_chunks_are_the_lists_read_at_once(pool: asyncpg.Pool) -> None:
+    await _save(pool)
+    async with pool.acquire() as conn:
+        # Members without profiles between the chunks' first members, merged members in several.
+        await conn.execute("INSERT INTO members (user_id) SELECT g FROM generate_series(1, 40) g"
+                           " ON CONFLICT DO NOTHING")
+        whole = await load_coded_lists(conn, None, chunk_members=1_000_000)
+        chunked = await load_coded_lists(conn, None, chunk_members=7)
+        some = [903, 901, *whole.user_ids[::5].tolist()]
+        some_whole = await load_coded_lists(conn, some, chunk_members=1_000_000)
+        some_chunked = await load_coded_lists(conn, some, chunk_members=4)
+    for got, want in ((chunked, whole), (some_chunked, some_whole)):
+        assert got.user_ids.tolist() == want.user_ids.tolist()
+        assert (got.artist_ids, got.track_ids) == (want.artist_ids, want.track_ids)
+        for a, b in ((got.artists, want.artists), (got.tracks, want.tracks)):
+            for column in ("member", "item", "rank", "count"):
+                np.testing.assert_array_equal(getattr(a, column), getattr(b, column))
+    assert len(some_whole.user_ids) == len(set(some)) < len(whole.user_ids)

@@ -38,10 +38,22 @@ def test_many_values_grow_the_table_and_keep_the_codes() -> None:
 
 def test_values_that_collide_in_the_first_hash_are_told_apart_by_the_second() -> None:
     values = [*VALUES, "abc", "abd", "abc", "abd"]
-    data, offset, length = _buffer(values)
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    codes, firsts = byte_codes._codes(buffer, offset, length, np.uint64(0))  # every first hash is 0
+    coder = byte_codes.ByteCoder(first_bits=np.uint64(0))  # every first hash is 0
+    codes, firsts = coder.code(*_buffer(values))
     assert (codes.tolist(), firsts.tolist()) == _expected(values)
+
+
+def test_a_coder_goes_on_across_buffers_as_one_dict_would() -> None:
+    values = [f"id{(i * 7) % 3001}" for i in range(9_000)]
+    coder = byte_codes.ByteCoder()
+    codes, new_firsts = [], []
+    for start in range(0, len(values), 2_500):  # the table grows while later parts are coded
+        part = values[start : start + 2_500]
+        part_codes, firsts = coder.code(*_buffer(part))
+        codes += part_codes.tolist()
+        new_firsts += [start + f for f in firsts.tolist()]
+    assert (codes, new_firsts) == _expected(values)
+    assert len(coder) == max(codes) + 1
 
 
 def test_bytes_that_are_not_binary_copy_rows_are_refused() -> None:
