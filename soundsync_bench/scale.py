@@ -33,7 +33,7 @@ from soundsync_bench.scale_data import (
     generate_scale_community,
     load_scale_community,
 )
-from soundsync_core.db.databases import analyze
+from soundsync_core.db.databases import settle
 from soundsync_core.repositories import match_store
 from soundsync_core.repositories.profile_table import load_profile_table
 from soundsync_core.services.matches import matches_for
@@ -166,8 +166,9 @@ async def _generate_and_load(pool: asyncpg.Pool, members: int, seed: int) -> Sca
     community = generate_scale_community(members, seed=seed)
     async with pool.acquire() as conn:
         await load_scale_community(conn, community)
-        # A community that grew member by member has statistics; a bulk load needs them now.
-        await analyze(conn)
+        # A community that grew member by member has been vacuumed and analysed by autovacuum
+        # (statistics, visibility map, commit hints); a bulk load needs that now.
+        await settle(conn)
     return community.guilds
 
 

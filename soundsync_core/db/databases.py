@@ -38,6 +38,8 @@ async def drop_database(server: str, name: str) -> None:
         await conn.close()
 
 
-async def analyze(conn: asyncpg.Connection) -> None:
-    """Planner statistics for every table, as autovacuum would gather them after a bulk load."""
-    await conn.execute("ANALYZE")
+async def settle(conn: asyncpg.Connection) -> None:
+    """What autovacuum does to every table after a bulk load: planner statistics, the
+    visibility map (index-only probes) and the rows' commit hints (else the first reader of each
+    page sets them and writes the page back)."""
+    await conn.execute("VACUUM ANALYZE")
