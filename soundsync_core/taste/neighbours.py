@@ -119,10 +119,14 @@ def scopes_as_found(
     blocks_left = Counter(s for s, _ in plan)
     for scope_id in members.keys() - blocks_left.keys():  # no block: nobody to rank
         yield scope_id, _empty(members[scope_id], m)
-    found = {s: _empty(members[s], m) for s in blocks_left}
+    # A scope's table is made at its first block: only the scopes in flight hold one (all of
+    # them at once were 480 MB at a million members).
+    found: dict[int, Neighbours] = {}
     try:
         results = runner.map(match_block, (vectors, masks), (item for _, item in plan))
         for (scope_id, _), (query_pos, others, score) in zip(plan, results, strict=True):
+            if scope_id not in found:
+                found[scope_id] = _empty(members[scope_id], m)
             table = found[scope_id]
             table.others[query_pos, : others.shape[1]] = others
             table.score[query_pos, : score.shape[1]] = score
