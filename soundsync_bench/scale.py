@@ -73,6 +73,7 @@ class ScaleReport:
     recall_pairs: int = 0
     setup_seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
+    stage_peaks_mb: dict[str, float] = field(default_factory=dict)
     sizes_mb: dict[str, float] = field(default_factory=dict)
 
     def judged(self) -> dict[str, Any]:
@@ -82,12 +83,22 @@ class ScaleReport:
 
 
 class PeakRss:
-    """Samples the summed RSS of this process and its descendants (PostgreSQL excluded)."""
+    """Samples the summed RSS of this process and its descendants (PostgreSQL excluded), the
+    peak overall and by progress stage (:meth:`progress` names the stage)."""
 
-    def __init__(self) -> None:
+    def __init__(self, progress: ProgressCallback | None = None) -> None:
         self.peak_bytes = 0
+        self.peak_by_stage: dict[str, int] = {}
+        self._stage = "start"
+        self._progress = progress
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        """A recluster's progress callback: the samples from now on count for ``stage``."""
+        self._stage = stage
+        if self._progress is not None:
+            self._progress(stage, done, total)
 
     def __enter__(self) -> PeakRss:
         self._thread.start()
@@ -100,7 +111,9 @@ class PeakRss:
     def _run(self) -> None:
         me = psutil.Process()
         while True:
-            self.peak_bytes = max(self.peak_bytes, _tree_rss(me))
+            rss, stage = _tree_rss(me), self._stage
+            self.peak_bytes = max(self.peak_bytes, rss)
+            self.peak_by_stage[stage] = max(self.peak_by_stage.get(stage, 0), rss)
             if self._stop.wait(RSS_INTERVAL):
                 return
 
@@ -140,9 +153,10 @@ async def run_scale_bench(
     report.guilds = len(np.unique(guilds.guild_of))
     report.setup_seconds = time.monotonic() - mark
     tell(f"reclustering with {workers or 'no'} Dask worker(s)")
-    with PeakRss() as rss:
-        summary = await recluster(pool, seed=seed, progress=progress, runner=runner)
+    with PeakRss(progress) as rss:
+        summary = await recluster(pool, seed=seed, progress=rss.progress, runner=runner)
     report.peak_rss_mb = rss.peak_bytes / 2**20
+    report.stage_peaks_mb = {stage: peak / 2**20 for stage, peak in rss.peak_by_stage.items()}
     report.recluster_seconds = summary.seconds
     report.stages = dict(summary.stages)
     report.match_rows = summary.matches
@@ -297,7 +311,9 @@ def format_markdown(reports: list[ScaleReport]) -> str:
     for r in reports:
         stages = ", ".join(f"{name} {seconds:.1f}" for name, seconds in r.stages.items())
         sizes = ", ".join(f"{name} {mb:,.0f} MB" for name, mb in r.sizes_mb.items())
+        peaks = ", ".join(f"{name} {mb:,.0f}" for name, mb in r.stage_peaks_mb.items())
         lines.append(f"- {r.members:,} members, {r.workers} worker(s), {r.guilds} guilds: stages "
-                     f"(s) {stages}; on disk {sizes}; recall over {r.recall_pairs:,} (member, "
+                     f"(s) {stages}; peak RSS (MB) by progress stage {peaks}; on disk {sizes}; "
+                     f"recall over {r.recall_pairs:,} (member, "
                      f"guild) pairs; generating + loading {r.setup_seconds:.1f} s (not counted).")
     return "\n".join(lines) + "\n"
