@@ -2,11 +2,11 @@
 
 The same lists as :func:`profiles.merged_lists` of :func:`profiles.latest_snapshots`, and the
 same codes as a :class:`~soundsync_core.taste.profile.Coder` gives them (dense, in order of
-first appearance, members by user id): but read as one binary COPY and coded by compiled passes
-over its bytes (:mod:`soundsync_core.db.binary_copy`). At 100k members that load decoded 10M
-ids into Python strings and looked each up in a dict: about 3 of its 4 s of CPU. Only the ids
-of the distinct items become strings, and a member with several sources, whose lists are
-merged by rank fusion in Python, has their own rows decoded.
+first appearance, members by user id): but read as binary COPY, a chunk of members at a time,
+and coded by compiled passes over its bytes (:mod:`soundsync_core.db.binary_copy`). At 100k
+members that load decoded 10M ids into Python strings and looked each up in a dict: about 3 of
+its 4 s of CPU. Only the ids of the distinct items become strings, and a member with several
+sources, whose lists are merged by rank fusion in Python, has their own rows decoded.
 """
 
 from __future__ import annotations
@@ -59,34 +59,36 @@ async def load_coded_lists(
 ) -> CodedLists:
     """Every member's latest lists (merged across sources), coded (see the module), read in
     chunks of ``chunk_members`` members."""
-    starts = await _chunk_starts(conn, user_ids, chunk_members)
-    wanted = None if user_ids is None else list(user_ids)
     coding = _Coding()
     pending: asyncio.Future[None] | None = None
     try:
-        for k, start in enumerate(starts):
-            end = starts[k + 1] if k + 1 < len(starts) else None
+        for wanted, start, end in await _chunks(conn, user_ids, chunk_members):
             data = await _copy_chunk(conn, wanted, start, end)
             if pending is not None:
                 await pending
             pending = asyncio.ensure_future(asyncio.to_thread(coding.add, data))
     finally:
-        if pending is not None:
+        if pending is not None:  # the last chunk; after a failure, the thread ends first
             await pending
     return coding.lists()
 
 
-async def _chunk_starts(
+async def _chunks(
     conn: asyncpg.Connection, user_ids: Sequence[int] | None, chunk_members: int
-) -> list[int]:
-    """The first user id of every chunk of ``chunk_members`` members (of ``user_ids``, or of
-    every member)."""
+) -> list[tuple[list[int] | None, int, int | None]]:
+    """Each chunk of ``chunk_members`` members (of ``user_ids``, or of every member): the ids
+    it asks for (None: all), its first user id and the next chunk's (None: the last chunk)."""
     if user_ids is not None:
-        return sorted(set(user_ids))[::chunk_members]
-    return [r["user_id"] for r in await conn.fetch(
-        """SELECT user_id FROM (SELECT user_id, row_number() OVER (ORDER BY user_id) AS n
-                                FROM members) m
-           WHERE n % $1 = 1 ORDER BY user_id""", chunk_members)]
+        ids = sorted(set(user_ids))
+        parts = [ids[k : k + chunk_members] for k in range(0, len(ids), chunk_members)]
+    else:
+        parts = [[r["user_id"]] for r in await conn.fetch(
+            """SELECT user_id FROM (SELECT user_id, row_number() OVER (ORDER BY user_id) AS n
+                                    FROM members) m
+               WHERE n % $1 = 1 ORDER BY user_id""", chunk_members)]
+    starts = [part[0] for part in parts]
+    return [(part if user_ids is not None else None, start, next_start)
+            for part, start, next_start in zip(parts, starts, [*starts[1:], None], strict=True)]
 
 
 async def _copy_chunk(
