@@ -28,7 +28,8 @@ ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
 class ByteCoder:
     """Codes that go on across buffers: values first seen in a later buffer get the next free
     codes, values seen before keep theirs (what one :class:`~soundsync_core.taste.profile.Coder`
-    gives a sequence of lists). The table holds hashes only, so no earlier buffer is kept."""
+    gives a sequence of lists; fewer than 2³¹ distinct values). The table holds hashes only, so
+    no earlier buffer is kept."""
 
     def __init__(self, *, first_bits: np.uint64 = ALL_BITS) -> None:
         self._table = np.full(2048, -1, dtype=np.int64)  # slot → code (-1: empty)
@@ -50,15 +51,6 @@ class ByteCoder:
             np.frombuffer(data, dtype=np.uint8), offset, length, self._first_bits,
             self._table, self._first_hash, self._second_hash, self._size)
         return codes, firsts
-
-
-def codes_by_first_appearance(
-    data: bytes | bytearray, offset: np.ndarray, length: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(code of every value (int32), index of the first value of every code). Values are the
-    bytes ``data[offset[k] : offset[k] + length[k]]``; codes are 0, 1, … in order of first
-    appearance (fewer than 2³¹ distinct values)."""
-    return ByteCoder().code(data, offset, length)
 
 
 @njit(cache=True, nogil=True)

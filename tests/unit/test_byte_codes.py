@@ -26,13 +26,13 @@ def _expected(values: list[str]) -> tuple[list[int], list[int]]:
 
 def test_codes_are_a_dicts_codes_in_order_of_first_appearance() -> None:
     data, offset, length = _buffer(VALUES)
-    codes, firsts = byte_codes.codes_by_first_appearance(data, offset, length)
+    codes, firsts = byte_codes.ByteCoder().code(data, offset, length)
     assert (codes.tolist(), firsts.tolist()) == _expected(VALUES)
 
 
 def test_many_values_grow_the_table_and_keep_the_codes() -> None:
     values = [f"id{i % 3001}" for i in range(20_000)]
-    codes, firsts = byte_codes.codes_by_first_appearance(*_buffer(values))
+    codes, firsts = byte_codes.ByteCoder().code(*_buffer(values))
     assert (codes.tolist(), firsts.tolist()) == _expected(values)
 
 
