@@ -87,8 +87,9 @@ async def _chunks(
                                     FROM members) m
                WHERE n % $1 = 1 ORDER BY user_id""", chunk_members)]
     starts = [part[0] for part in parts]
-    return [(part if user_ids is not None else None, start, next_start)
-            for part, start, next_start in zip(parts, starts, [*starts[1:], None], strict=True)]
+    ends: list[int | None] = [*starts[1:], None] if parts else []
+    return [(part if user_ids is not None else None, start, end)
+            for part, start, end in zip(parts, starts, ends, strict=True)]
 
 
 async def _copy_chunk(

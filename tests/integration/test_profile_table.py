@@ -154,3 +154,10 @@ async def test_lists_read_in_chunks_are_the_lists_read_at_once(pool: asyncpg.Poo
             for column in ("member", "item", "rank", "count"):
                 np.testing.assert_array_equal(getattr(a, column), getattr(b, column))
     assert len(some_whole.user_ids) == len(set(some)) < len(whole.user_ids)
+
+
+async def test_nobody_to_load_gives_empty_lists(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        for asked in (None, [], [123456]):  # no member at all, none asked, one without a profile
+            lists = await load_coded_lists(conn, asked)
+            assert (len(lists.user_ids), len(lists.artists.member), lists.artist_ids) == (0, 0, [])
