@@ -131,8 +131,7 @@ async def _track_catalogue(conn: asyncpg.Connection, track_ids: np.ndarray) -> t
 
 def _tracks_of_artistless(artists: Listing, tracks: Listing, n_members: int) -> np.ndarray:
     """The track codes (ascending) listed by members who list no artist."""
-    artistless = np.bincount(artists.member, minlength=n_members) == 0
-    return np.unique(tracks.item[artistless[tracks.member]])
+    return np.unique(tracks.item[artists.unlisted(n_members)[tracks.member]])
 
 
 async def _track_features(conn: asyncpg.Connection, track_ids: np.ndarray) -> np.ndarray:

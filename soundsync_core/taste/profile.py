@@ -99,6 +99,10 @@ class Listing:
         """No member lists anything."""
         return cls(*(np.zeros(0, dtype=np.int64) for _ in range(4)))
 
+    def unlisted(self, n_members: int) -> np.ndarray:
+        """Which of ``n_members`` members list nothing here (a boolean mask)."""
+        return np.bincount(self.member, minlength=n_members) == 0
+
 
 @dataclass(frozen=True)
 class ProfileTable:

@@ -189,8 +189,7 @@ def _listed_entries(table: ProfileTable) -> tuple[Entries, Entries]:
 
 def _of_artistless(table: ProfileTable, tracks: Entries) -> Entries:
     """The entries of the members who list no artist (their artists come from these tracks)."""
-    lacking = np.bincount(table.artists.member, minlength=len(table)) == 0
-    chosen = lacking[tracks.member]
+    chosen = table.artists.unlisted(len(table))[tracks.member]
     return Entries(*(column[chosen] for column in tracks))
 
 
