@@ -58,12 +58,23 @@ def test_packed_reasons_equal_per_pair_reasons_from_both_sides(space: TasteSpace
     items = _items(space)
     with_audio = 0
     for i, j, record in zip(left.tolist(), right.tolist(), packed, strict=True):
-        stored = unpack(record.tobytes())  # what a reader gets back from the bytea column
+        [stored] = unpack([record.tobytes()])  # what a reader gets back from the bytea column
         assert set(packed_columns(stored)) <= set(items)
         assert expand_packed(stored, items, AUDIO_FEATURES) == _reasons(space, i, j)
         assert expand_packed(stored, items, AUDIO_FEATURES, reader_is_b=True) == _reasons(space, j, i)
         with_audio += stored["x_feature"][0] >= 0
     assert with_audio > 100
+
+
+def test_a_page_of_records_reads_as_each_record_alone(space: TasteSpace) -> None:
+    table = space.top_matches({0: range(space.n_members)}, 3)
+    packed = pack_reasons(space.vectors, table.user_idx[:40], table.other_idx[:40])
+    page = unpack([record.tobytes() for record in packed])
+    assert page == [unpack([record.tobytes()])[0] for record in packed]
+    assert [r["t_col"] for r in page] == packed["t_col"].tolist()
+    assert unpack([]) == []
+    with pytest.raises(ValueError, match="165 bytes, not 164"):
+        unpack([packed[0].tobytes(), packed[1].tobytes()[:-1]])
 
 
 def test_pair_order_does_not_change_any_pair_s_record(space: TasteSpace) -> None:
