@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 import numpy as np
 
+from soundsync_core.repositories.members import MATCH_ELIGIBILITY
 from soundsync_core.repositories.visibility import listed_to
 from soundsync_core.taste.bulk_reasons import (
     PACKED,
@@ -168,6 +169,20 @@ _LIVE_MATCHES = f"""SELECT l.run_id, m.other_id, m.score, m.reasons, m.why, o.di
     WHERE l.scope_id = $1 AND m.user_id = $2 AND {listed_to("$2", "o", "$1")}
     ORDER BY m.rank
     LIMIT $3"""  # noqa: S608 (a constant fragment)
+# The member's eligibility (members.MATCH_ELIGIBILITY: $1 member, $2 guild or NULL, $3 scope) and,
+# when they are in the scope's live run, their stored matches as _LIVE_MATCHES reads them ($4
+# limit): one row per match, or one row of eligibility alone.
+_CHECKED_LIVE_MATCHES = f"""SELECT e.visibility, e.has_profile, e.in_guild, e.run_id, e.in_run,
+        x.other_id, x.score, x.reasons, x.why, x.display_name
+    FROM ({MATCH_ELIGIBILITY} OFFSET 0) e  -- evaluated once, not again for every match row
+    LEFT JOIN LATERAL (
+        SELECT m.other_id, m.score, m.reasons, m.why, o.display_name, m.rank
+        FROM matches m JOIN members o ON o.user_id = m.other_id
+        WHERE e.in_run AND m.run_id = e.run_id AND m.scope_id = $3 AND m.user_id = $1
+          AND {listed_to("$1", "o", "$3")}
+        ORDER BY m.rank
+        LIMIT $4) x ON true
+    ORDER BY x.rank"""  # noqa: S608 (constant fragments)
 
 
 @dataclass(frozen=True)
@@ -195,6 +210,33 @@ async def live_matches(
     or one of them asked never to see the other ("already friends" / "not interested").
     """
     rows = await conn.fetch(_LIVE_MATCHES, scope_id, user_id, limit)
+    return await _with_reasons(conn, user_id, rows, readable)
+
+
+@dataclass(frozen=True)
+class CheckedMatches:
+    """What :func:`checked_live_matches` read."""
+
+    eligibility: asyncpg.Record | None  # the columns of members.MATCH_ELIGIBILITY; None: unknown
+    matches: list[dict[str, Any]]  # as :func:`live_matches`; none unless in the live run
+
+
+async def checked_live_matches(
+    conn: asyncpg.Connection, user_id: int, guild_id: int | None, scope_id: int, limit: int, *,
+    readable: bool = True,
+) -> CheckedMatches:
+    """Whether the member may get matches in the scope, and their stored matches when they are in
+    its live run (as :func:`live_matches`), in one round trip: the read behind every ``/matches``."""
+    rows = await conn.fetch(_CHECKED_LIVE_MATCHES, user_id, guild_id, scope_id, limit)
+    if not rows:
+        return CheckedMatches(None, [])
+    found = [r for r in rows if r["other_id"] is not None]
+    return CheckedMatches(rows[0], await _with_reasons(conn, user_id, found, readable))
+
+
+async def _with_reasons(
+    conn: asyncpg.Connection, user_id: int, rows: Sequence[asyncpg.Record], readable: bool
+) -> list[dict[str, Any]]:
     stored = [StoredReasons(r["run_id"], r["why"], r["reasons"], user_id > r["other_id"]) for r in rows]
     reasons = await read_stored(conn, stored) if readable else [None] * len(rows)
     return [
@@ -239,7 +281,8 @@ async def readable_reasons(
     Runs older than the packed form stored JSON (``reasons``): compact JSON gets its names from
     the catalogue; the full shape passes unchanged.
     """
-    packed = [unpack(r["why"]) if r["why"] is not None else None for r in stored]
+    records = iter(unpack([r["why"] for r in stored if r["why"] is not None]))
+    packed = [next(records) if r["why"] is not None else None for r in stored]
     wanted = sorted({c for record in packed if record is not None for c in packed_columns(record)})
     items = await _run_items(conn, run_id, wanted) if wanted else {}
     texts = [json.loads(r["reasons"]) if r["why"] is None else None for r in stored]
@@ -258,12 +301,15 @@ async def _run_items(
 ) -> dict[tuple[int, int], tuple[str, str]]:
     """``(view, column)`` → (item id, display name) for the columns a page of reasons names."""
     rows = await conn.fetch(
+        # Each item is looked up in its own catalogue only: left joins of both looked up every
+        # item in both and filtered after (0.8 → 0.6 ms a page of 30 items at 100k members).
         """SELECT i.view, i.col, i.item_id,
-                  coalesce(a.name, t.name, i.item_id) AS name
+                  coalesce(CASE i.view
+                               WHEN 0 THEN (SELECT a.name FROM artists a WHERE a.artist_id = i.item_id)
+                               WHEN 1 THEN (SELECT t.name FROM tracks t WHERE t.track_id = i.item_id)
+                           END, i.item_id) AS name
            FROM unnest($2::smallint[], $3::int[]) AS w(view, col)
-           JOIN run_items i ON i.run_id = $1 AND i.view = w.view AND i.col = w.col
-           LEFT JOIN artists a ON i.view = 0 AND a.artist_id = i.item_id
-           LEFT JOIN tracks t ON i.view = 1 AND t.track_id = i.item_id""",
+           JOIN run_items i ON i.run_id = $1 AND i.view = w.view AND i.col = w.col""",
         run_id, [v for v, _ in wanted], [c for _, c in wanted],
     )
     return {(r["view"], r["col"]): (r["item_id"], r["name"]) for r in rows}

@@ -137,14 +137,10 @@ async def match_candidates(conn: Executor, user_id: int, scope_id: int) -> list[
     return [r["user_id"] for r in rows]
 
 
-async def match_eligibility(
-    conn: Executor, user_id: int, guild_id: int | None, scope_id: int
-) -> asyncpg.Record | None:
-    """For the member (None when unknown): ``visibility``, ``has_profile``, ``in_guild``, the
-    scope's live ``run_id`` and ``in_run``. One round trip: every query queues for a connection
-    under load."""
-    return await conn.fetchrow(
-        """SELECT m.visibility,
+# For member $1 (no row: unknown): ``visibility``, ``has_profile``, ``in_guild`` (guild $2), the
+# live ``run_id`` of scope $3 and ``in_run``. Read with the member's stored matches in one round
+# trip (:func:`match_store.checked_live_matches`): every query queues for a connection under load.
+MATCH_ELIGIBILITY = """SELECT m.visibility,
                   EXISTS (SELECT 1 FROM profiles p WHERE p.user_id = m.user_id) AS has_profile,
                   EXISTS (SELECT 1 FROM guild_members g
                           WHERE g.user_id = m.user_id AND g.guild_id = $2) AS in_guild,
@@ -152,6 +148,4 @@ async def match_eligibility(
                   EXISTS (SELECT 1 FROM user_clusters u
                           WHERE u.run_id = l.run_id AND u.user_id = m.user_id) AS in_run
            FROM members m LEFT JOIN live_runs l ON l.scope_id = $3
-           WHERE m.user_id = $1""",
-        user_id, guild_id, scope_id,
-    )
+           WHERE m.user_id = $1"""

@@ -53,12 +53,13 @@ async def matches_for(
     """
     scope = guild_id if guild_id is not None else runs.GLOBAL_SCOPE
     async with pool.acquire() as conn:
-        run_id, in_run = await _check_member(conn, user_id, guild_id, scope)
+        found = await match_store.checked_live_matches(conn, user_id, guild_id, scope, limit,
+                                                       readable=details)
+        run_id, in_run = _check_member(found.eligibility, user_id, guild_id)
         if run_id is not None and in_run:
-            rows = await match_store.live_matches(conn, scope, user_id, limit, readable=details)
             return MatchList(scope, run_id, False, [
                 Match(r["other_id"], r["display_name"] or str(r["other_id"]), r["score"],
-                      r["reasons"], stored=r["stored"]) for r in rows
+                      r["reasons"], stored=r["stored"]) for r in found.matches
             ])
         return await _score_live(conn, user_id, scope, run_id, limit)
 
@@ -83,12 +84,11 @@ async def with_details(pool: asyncpg.Pool, reader_id: int, match: Match) -> Matc
     return dataclasses.replace(match, reasons=reasons, bridge=found)
 
 
-async def _check_member(
-    conn: asyncpg.Connection, user_id: int, guild_id: int | None, scope: int
+def _check_member(
+    row: asyncpg.Record | None, user_id: int, guild_id: int | None
 ) -> tuple[int | None, bool]:
-    """Refuse members who cannot get matches here; else the scope's live run and whether they
-    are in it."""
-    row = await members.match_eligibility(conn, user_id, guild_id, scope)
+    """Refuse members who cannot get matches here (``row``: their eligibility); else the scope's
+    live run and whether they are in it."""
     if row is None or not row["has_profile"]:
         raise MatchLookupError(
             "You have no listening profile yet — link a source with /link first.",

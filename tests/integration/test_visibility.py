@@ -39,9 +39,14 @@ async def _community(pool: asyncpg.Pool, global_members: list[int]) -> None:
 async def _listed(conn: asyncpg.Connection, viewer: int, scope: int) -> dict[str, set[int]]:
     """Who each member-listing query shows ``viewer`` in ``scope``."""
     stored = await match_store.live_matches(conn, scope, viewer, 50)
+    checked = await match_store.checked_live_matches(
+        conn, viewer, None if scope == GLOBAL_SCOPE else scope, scope, 50)
+    assert checked.eligibility is not None
+    assert checked.eligibility["in_run"]
     return {
         "candidates": set(await members.match_candidates(conn, viewer, scope)),
         "live matches": {r["other_id"] for r in stored},
+        "checked live matches (/matches)": {r["other_id"] for r in checked.matches},
         "digest": await outbox.still_shown(conn, viewer, EVERYONE, scope),
     }
 
