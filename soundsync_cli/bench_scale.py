@@ -10,7 +10,14 @@ from functools import partial
 from pathlib import Path
 
 from soundsync_bench.report import write_section
-from soundsync_bench.scale import BENCH_DATABASE, ScaleReport, format_markdown, run_scale_bench
+from soundsync_bench.scale import (
+    BENCH_DATABASE,
+    WARM_UP_MEMBERS,
+    ScaleReport,
+    format_markdown,
+    run_scale_bench,
+    warm_up,
+)
 from soundsync_cli.args import at_least
 from soundsync_cli.bootstrap import recluster_runner
 from soundsync_cli.progress import Progress
@@ -56,11 +63,17 @@ def run_scale_bench_command(args: argparse.Namespace, settings: Settings) -> int
 async def _bench(
     settings: Settings, server: str, members: int, workers: int, seed: int
 ) -> ScaleReport:
-    url = await side_database(server, BENCH_DATABASE, fresh=True)
     runner = partial(recluster_runner, settings, workers)
+    _say(f"warm-up: reclustering {WARM_UP_MEMBERS:,} members first (compiles the kernels once)")
+    async with open_pool(settings, await side_database(server, BENCH_DATABASE, fresh=True)) as pool:
+        warmed = await warm_up(pool, runner, seed=seed)
+    # The warm-up's database is made again, empty: the run starts from what a new community has.
+    url = await side_database(server, BENCH_DATABASE, fresh=True)
     async with open_pool(settings, url) as pool:
-        return await run_scale_bench(pool, members, workers, runner, seed=seed, say=_say,
-                                     progress=Progress("recluster"), serving=tune_gc_for_serving)
+        report = await run_scale_bench(pool, members, workers, runner, seed=seed, say=_say,
+                                       progress=Progress("recluster"), serving=tune_gc_for_serving)
+    report.warm_up_seconds = warmed
+    return report
 
 
 def _say(text: str) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from soundsync_bench import scale
-from soundsync_bench.scale import JSON_KEYS, format_markdown, run_scale_bench
+from soundsync_bench.scale import JSON_KEYS, WARM_UP_MEMBERS, format_markdown, run_scale_bench, warm_up
 from soundsync_bench.scale_data import (
     BIG_GUILD,
     TOP_ITEMS,
@@ -16,6 +16,7 @@ from soundsync_bench.scale_data import (
     load_scale_community,
 )
 from soundsync_core.repositories.profile_table import load_profile_table
+from soundsync_core.taste.neighbours import EXACT_LIMIT
 
 
 def test_community_has_the_shape_the_issue_asks_for() -> None:
@@ -32,6 +33,19 @@ def test_community_has_the_shape_the_issue_asks_for() -> None:
     per_member = np.bincount(community.guilds.member_of, minlength=5_000)
     assert per_member.min() >= 1
     assert per_member.max() <= 3
+
+
+def test_the_warm_up_community_runs_the_candidate_search() -> None:
+    # Its largest guild is above the exact ranking's limit, so the warm-up compiles every kernel.
+    sizes = np.bincount(generate_scale_community(WARM_UP_MEMBERS).guilds.guild_of)
+    assert sizes.max() > EXACT_LIMIT
+
+
+async def test_warm_up_reclusters_its_community(pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scale, "WARM_UP_MEMBERS", 300)
+    assert await warm_up(pool, None, seed=2) > 0
+    assert await pool.fetchval("SELECT count(DISTINCT user_id) FROM user_clusters") == 300
+    assert await pool.fetchval("SELECT count(*) FROM matches") > 0
 
 
 async def test_loaded_community_reads_back_as_generated(pool: asyncpg.Pool) -> None:
