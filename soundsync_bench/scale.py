@@ -12,10 +12,11 @@ them) while sampling the memory of this process and its children, then measure
   ranked exactly);
 * ``matches_p50_ms`` / ``matches_p99_ms`` of :data:`READS` random ``/matches`` service reads.
 
-Before all this, :func:`warm_up` reclusters a small community, untimed: numba compiles the
-recluster's kernels (:mod:`soundsync_core.taste.kernels`) on their first call and caches them
-beside the code, so only a checkout's first recluster ever pays for that (about 15 s at 100k
-members on this project's 2-core hosts, in the main process and in every worker).
+Before all this, :func:`warm_up` reclusters a small community, untimed and in a process of its
+own (whose memory is not the measured process's): numba compiles the recluster's kernels
+(:mod:`soundsync_core.taste.kernels`) on their first call and caches them beside the code, so
+only a checkout's first recluster ever pays for that (about 15 s at 100k members on this
+project's 2-core hosts).
 """
 
 from __future__ import annotations
@@ -186,14 +187,11 @@ async def run_scale_bench(
     return report
 
 
-async def warm_up(pool: asyncpg.Pool, runner: RunnerFactory | None, *, seed: int = 1) -> float:
+async def warm_up(pool: asyncpg.Pool, runner: RunnerFactory | None, *, seed: int = 1) -> None:
     """Recluster :data:`WARM_UP_MEMBERS` generated members in ``pool``'s database (a scratch one)
-    with the bench's runner, so the kernels are compiled and cached before anything is timed;
-    returns its seconds."""
-    started = time.monotonic()
+    with the bench's runner, so the kernels are compiled and cached before anything is timed."""
     await _generate_and_load(pool, WARM_UP_MEMBERS, seed)
     await recluster(pool, seed=seed, runner=runner)
-    return time.monotonic() - started
 
 
 async def _generate_and_load(pool: asyncpg.Pool, members: int, seed: int) -> ScaleGuilds:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import sys
+import time
 from functools import partial
 from pathlib import Path
 
@@ -48,7 +50,9 @@ def run_scale_bench_command(args: argparse.Namespace, settings: Settings) -> int
     configure_logging(settings)
     workers = settings.dask_workers if args.workers is None else args.workers
     with database_url(settings) as server:
+        warmed = _warm_up_apart(settings, server, workers, args.seed)
         report = asyncio.run(_bench(settings, server, args.members, workers, args.seed))
+    report.warm_up_seconds = warmed
     print(format_markdown([report]), end="")
     if args.write is not None:
         write_section(args.write, f"scale-{args.members}-{workers}",
@@ -60,20 +64,40 @@ def run_scale_bench_command(args: argparse.Namespace, settings: Settings) -> int
     return 0
 
 
+def _warm_up_apart(settings: Settings, server: str, workers: int, seed: int) -> float:
+    """The warm-up recluster (:func:`warm_up`) in a process of its own: the kernels it compiles
+    stay cached on disk, its memory does not stay in this process, whose peak is measured."""
+    _say(f"warm-up: reclustering {WARM_UP_MEMBERS:,} members first (compiles the kernels once)")
+    started = time.monotonic()
+    process = multiprocessing.get_context("spawn").Process(
+        target=_warm_up_main, args=(settings, server, workers, seed), name="bench-warm-up")
+    process.start()
+    process.join()
+    if process.exitcode != 0:
+        raise RuntimeError(f"the warm-up recluster failed (exit code {process.exitcode})")
+    return time.monotonic() - started
+
+
+def _warm_up_main(settings: Settings, server: str, workers: int, seed: int) -> None:
+    configure_logging(settings)
+    asyncio.run(_warm_up(settings, server, workers, seed))
+
+
+async def _warm_up(settings: Settings, server: str, workers: int, seed: int) -> None:
+    url = await side_database(server, BENCH_DATABASE, fresh=True)
+    async with open_pool(settings, url) as pool:
+        await warm_up(pool, partial(recluster_runner, settings, workers), seed=seed)
+
+
 async def _bench(
     settings: Settings, server: str, members: int, workers: int, seed: int
 ) -> ScaleReport:
-    runner = partial(recluster_runner, settings, workers)
-    _say(f"warm-up: reclustering {WARM_UP_MEMBERS:,} members first (compiles the kernels once)")
-    async with open_pool(settings, await side_database(server, BENCH_DATABASE, fresh=True)) as pool:
-        warmed = await warm_up(pool, runner, seed=seed)
-    # The warm-up's database is made again, empty: the run starts from what a new community has.
+    # Made again, empty, after the warm-up: the run starts from what a new community has.
     url = await side_database(server, BENCH_DATABASE, fresh=True)
+    runner = partial(recluster_runner, settings, workers)
     async with open_pool(settings, url) as pool:
-        report = await run_scale_bench(pool, members, workers, runner, seed=seed, say=_say,
-                                       progress=Progress("recluster"), serving=tune_gc_for_serving)
-    report.warm_up_seconds = warmed
-    return report
+        return await run_scale_bench(pool, members, workers, runner, seed=seed, say=_say,
+                                     progress=Progress("recluster"), serving=tune_gc_for_serving)
 
 
 def _say(text: str) -> None:

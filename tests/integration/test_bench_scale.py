@@ -43,7 +43,7 @@ def test_the_warm_up_community_runs_the_candidate_search() -> None:
 
 async def test_warm_up_reclusters_its_community(pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scale, "WARM_UP_MEMBERS", 300)
-    assert await warm_up(pool, None, seed=2) > 0
+    await warm_up(pool, None, seed=2)
     assert await pool.fetchval("SELECT count(DISTINCT user_id) FROM user_clusters") == 300
     assert await pool.fetchval("SELECT count(*) FROM matches") > 0
 
