@@ -53,10 +53,13 @@ def svd_projection(vectors: TasteVectors, *, dim: int = PROJECTION_DIM, seed: in
     if components < 1:
         return stacked.toarray().astype(np.float32)
     svd = TruncatedSVD(n_components=components, n_iter=SVD_ITERATIONS, random_state=seed)
-    if n_rows <= SVD_SAMPLE:
-        return svd.fit_transform(stacked).astype(np.float32)
-    sample = np.sort(np.random.default_rng(seed).choice(n_rows, SVD_SAMPLE, replace=False))
-    svd.fit(stacked[sample])
+    # Rows that are all the same (members with one shared taste) have no variance: the fit then
+    # divides 0 by 0 for ``explained_variance_ratio_``, which is not used here.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if n_rows <= SVD_SAMPLE:
+            return svd.fit_transform(stacked).astype(np.float32)
+        sample = np.sort(np.random.default_rng(seed).choice(n_rows, SVD_SAMPLE, replace=False))
+        svd.fit(stacked[sample])
     return np.asarray(stacked @ svd.components_.T.astype(np.float32), dtype=np.float32)
 
 

@@ -11,6 +11,7 @@ import pytest
 from soundsync_cli.sandbox import GROUPS, SANDBOX_MEMBERS
 from soundsync_core.taste.engine import TasteSpace
 from soundsync_core.taste.profile import RankedArtist, TasteProfile
+from soundsync_core.taste.similarity import build_vectors
 from soundsync_core.taste.tribes import assign_to_tribe, describe_tribes
 from tests.unit.taste.taste_synth import artist_id, community
 
@@ -137,3 +138,13 @@ def test_components_fitted_on_a_sample_span_the_main_tastes(monkeypatch) -> None
     basis, _ = np.linalg.qr(sampled)
     main = full[:, :4]
     assert np.linalg.norm(basis @ (basis.T @ main)) ** 2 / np.linalg.norm(main) ** 2 > 0.99
+
+
+@pytest.mark.filterwarnings("error")
+def test_members_who_all_list_the_same_project_without_a_warning() -> None:
+    from soundsync_core.taste import embedding
+
+    same = [TasteProfile(uid, (RankedArtist("a", 1), RankedArtist("b", 2))) for uid in (1, 2, 3)]
+    projection = embedding.svd_projection(build_vectors(same))
+    assert np.allclose(projection, projection[0])
+    assert np.abs(projection[0]).sum() > 0
