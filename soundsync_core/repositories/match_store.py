@@ -162,26 +162,28 @@ async def storage_sizes_mb(conn: asyncpg.Connection, run_id: int) -> dict[str, f
     return {name: row[name] / 2**20 for name in ("database", "profiles", "run_matches")}
 
 
-_LIVE_MATCHES = f"""SELECT l.run_id, m.other_id, m.score, m.reasons, m.why, o.display_name
-    FROM live_runs l
-    JOIN matches m ON m.run_id = l.run_id AND m.scope_id = l.scope_id
-    JOIN members o ON o.user_id = m.other_id
-    WHERE l.scope_id = $1 AND m.user_id = $2 AND {listed_to("$2", "o", "$1")}
-    ORDER BY m.rank
-    LIMIT $3"""  # noqa: S608 (a constant fragment)
+def _listed_matches(run: str, user: str, scope: str, limit: str, *, when: str = "true") -> str:
+    """SQL: the member's stored matches in a run of a scope that may still be listed to them,
+    best first (``when``: a condition on the outer row, checked before anything is read)."""
+    return f"""SELECT m.other_id, m.score, m.reasons, m.why, o.display_name, m.rank
+        FROM matches m JOIN members o ON o.user_id = m.other_id
+        WHERE {when} AND m.run_id = {run} AND m.scope_id = {scope} AND m.user_id = {user}
+          AND {listed_to(user, "o", scope)}
+        ORDER BY m.rank
+        LIMIT {limit}"""  # noqa: S608 (constant fragments)
+
+
+_LIVE_MATCHES = f"""SELECT l.run_id, x.other_id, x.score, x.reasons, x.why, x.display_name
+    FROM live_runs l CROSS JOIN LATERAL ({_listed_matches("l.run_id", "$2", "$1", "$3")}) x
+    WHERE l.scope_id = $1
+    ORDER BY x.rank"""  # noqa: S608 (a constant fragment)
 # The member's eligibility (members.MATCH_ELIGIBILITY: $1 member, $2 guild or NULL, $3 scope) and,
 # when they are in the scope's live run, their stored matches as _LIVE_MATCHES reads them ($4
 # limit): one row per match, or one row of eligibility alone.
 _CHECKED_LIVE_MATCHES = f"""SELECT e.visibility, e.has_profile, e.in_guild, e.run_id, e.in_run,
         x.other_id, x.score, x.reasons, x.why, x.display_name
     FROM ({MATCH_ELIGIBILITY} OFFSET 0) e  -- evaluated once, not again for every match row
-    LEFT JOIN LATERAL (
-        SELECT m.other_id, m.score, m.reasons, m.why, o.display_name, m.rank
-        FROM matches m JOIN members o ON o.user_id = m.other_id
-        WHERE e.in_run AND m.run_id = e.run_id AND m.scope_id = $3 AND m.user_id = $1
-          AND {listed_to("$1", "o", "$3")}
-        ORDER BY m.rank
-        LIMIT $4) x ON true
+    LEFT JOIN LATERAL ({_listed_matches("e.run_id", "$1", "$3", "$4", when="e.in_run")}) x ON true
     ORDER BY x.rank"""  # noqa: S608 (constant fragments)
 
 
